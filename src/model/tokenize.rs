@@ -1,0 +1,97 @@
+//! Tokenization with Hugging Face's `tokenizers`, configured the way `transformers` calls it.
+//!
+//! A `tokenizer.json` may carry a truncation or padding setting from its export (all-MiniLM-L6-v2
+//! truncates at 128); `transformers` overrides both on every call. We do the same: no padding,
+//! and truncation only at the model's position limit, reported to the user.
+
+use serde::{Deserialize, Serialize};
+use tokenizers::{
+    EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+};
+
+use super::{Error, Result};
+
+/// One token as the views label it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    /// The token as the tokenizer spells it (`##ing`, `[CLS]`).
+    pub text: String,
+    pub id: u32,
+    /// Segment id: 0 for the first sentence, 1 for the second of a pair.
+    pub type_id: u32,
+    /// Which input the token came from (0 or 1); `None` for special tokens.
+    pub sequence: Option<usize>,
+    /// Span in that input, in Unicode scalar values (`[start, end)`, as `offset_mapping`).
+    pub start: usize,
+    pub end: usize,
+    /// `[CLS]`, `[SEP]` and the like.
+    pub special: bool,
+}
+
+/// A tokenized input, ready for the encoder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Encoded {
+    pub tokens: Vec<Token>,
+    /// True when the input was cut at the model's position limit.
+    pub truncated: bool,
+}
+
+impl Encoded {
+    pub fn ids(&self) -> Vec<u32> {
+        self.tokens.iter().map(|t| t.id).collect()
+    }
+    pub fn type_ids(&self) -> Vec<u32> {
+        self.tokens.iter().map(|t| t.type_id).collect()
+    }
+}
+
+/// A `tokenizers::Tokenizer` set up for one model.
+pub struct TokenizerWrapper {
+    inner: Tokenizer,
+}
+
+impl TokenizerWrapper {
+    /// Parses `tokenizer.json`; `max_len` is the model's `max_position_embeddings`.
+    pub fn from_json(bytes: &[u8], max_len: usize) -> Result<Self> {
+        let mut inner = Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        inner.with_padding(None);
+        inner
+            .with_truncation(Some(TruncationParams {
+                direction: TruncationDirection::Right,
+                max_length: max_len,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+            }))
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(Self { inner })
+    }
+
+    /// Tokenizes a sentence, or a sentence pair (`[CLS] a [SEP] b [SEP]` for BERT).
+    pub fn encode(&self, text: &str, pair: Option<&str>) -> Result<Encoded> {
+        let input: EncodeInput = match pair {
+            Some(b) => (text, b).into(),
+            None => text.into(),
+        };
+        let enc = self
+            .inner
+            .encode_char_offsets(input, true)
+            .map_err(|e| Error::Tokenize(e.to_string()))?;
+        let special = enc.get_special_tokens_mask();
+        let seqs = enc.get_sequence_ids();
+        let tokens = (0..enc.len())
+            .map(|i| {
+                let (start, end) = enc.get_offsets()[i];
+                Token {
+                    text: enc.get_tokens()[i].clone(),
+                    id: enc.get_ids()[i],
+                    type_id: enc.get_type_ids()[i],
+                    sequence: seqs[i],
+                    start,
+                    end,
+                    special: special[i] == 1,
+                }
+            })
+            .collect();
+        Ok(Encoded { tokens, truncated: !enc.get_overflowing().is_empty() })
+    }
+}

@@ -1,0 +1,55 @@
+//! The page's handle on the engine worker.
+
+use js_sys::{Array, Float32Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Worker};
+
+use crate::protocol::{Request, Response};
+
+/// A running engine worker and its message handler.
+pub struct EngineClient {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+impl EngineClient {
+    /// Starts the worker at `url` (trunk's loader shim). `on_message` gets each response and,
+    /// for slices, the transferred matrix; `on_crash` gets a message if the worker dies.
+    pub fn spawn(
+        url: &str,
+        mut on_message: impl FnMut(Response, Option<Vec<f32>>) + 'static,
+        mut on_crash: impl FnMut(String) + 'static,
+    ) -> Result<Self, String> {
+        let worker = Worker::new(url).map_err(|e| format!("cannot start the engine worker: {e:?}"))?;
+        let on_msg = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let Ok(parts) = ev.data().dyn_into::<Array>() else { return };
+            let Some(json) = parts.get(0).as_string() else { return };
+            let matrix = parts.get(1).dyn_into::<Float32Array>().ok().map(|a| a.to_vec());
+            match Response::from_json(&json) {
+                Ok(resp) => on_message(resp, matrix),
+                Err(e) => web_sys::console::warn_1(&e.into()),
+            }
+        });
+        worker.set_onmessage(Some(on_msg.as_ref().unchecked_ref()));
+        let on_err = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
+            ev.prevent_default();
+            on_crash(format!("the engine worker failed: {}", ev.message()));
+        });
+        worker.set_onerror(Some(on_err.as_ref().unchecked_ref()));
+        Ok(Self { worker, _on_message: on_msg, _on_error: on_err })
+    }
+
+    pub fn send(&self, req: &Request) {
+        if let Err(e) = self.worker.post_message(&JsValue::from_str(&req.to_json())) {
+            web_sys::console::error_2(&"postMessage failed".into(), &e);
+        }
+    }
+}
+
+impl Drop for EngineClient {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}

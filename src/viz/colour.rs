@@ -1,0 +1,110 @@
+//! Colour scales for weights.
+//!
+//! Viridis (van der Walt & Smith, matplotlib): perceptually uniform and monotonic in lightness,
+//! so a weight twice as large *looks* larger in both themes and in greyscale print. The seed
+//! notebook's Matplotlib heatmaps used it too.
+
+/// An sRGB colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl Rgb {
+    pub fn css(&self) -> String {
+        format!("rgb({},{},{})", self.0, self.1, self.2)
+    }
+    /// Relative luminance (WCAG), for picking readable text on a cell.
+    pub fn luminance(&self) -> f64 {
+        let lin = |c: u8| {
+            let c = c as f64 / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(self.0) + 0.7152 * lin(self.1) + 0.0722 * lin(self.2)
+    }
+}
+
+/// Viridis sampled at 9 evenly spaced points; linear interpolation in between.
+const VIRIDIS: [Rgb; 9] = [
+    Rgb(68, 1, 84),
+    Rgb(71, 44, 122),
+    Rgb(59, 81, 139),
+    Rgb(44, 113, 142),
+    Rgb(33, 144, 141),
+    Rgb(39, 173, 129),
+    Rgb(92, 200, 99),
+    Rgb(170, 220, 50),
+    Rgb(253, 231, 37),
+];
+
+/// Maps weights in `[0, max]` to colours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColourScale {
+    max: f32,
+}
+
+impl ColourScale {
+    /// A scale from 0 to `max`; a non-positive or non-finite `max` falls back to 1.
+    pub fn new(max: f32) -> Self {
+        let max = if max.is_finite() && max > 0.0 { max } else { 1.0 };
+        Self { max }
+    }
+
+    pub fn max(&self) -> f32 {
+        self.max
+    }
+
+    /// The colour of weight `w` (clamped to the scale; NaN counts as 0).
+    pub fn colour(&self, w: f32) -> Rgb {
+        let t = if w.is_nan() { 0.0 } else { (w / self.max).clamp(0.0, 1.0) };
+        Self::at(t)
+    }
+
+    /// The colour at fraction `t` of the scale.
+    pub fn at(t: f32) -> Rgb {
+        let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
+        let x = t * (VIRIDIS.len() - 1) as f32;
+        let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
+        let f = x - i as f32;
+        let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+        let mix = |p: u8, q: u8| (p as f32 + (q as f32 - p as f32) * f).round() as u8;
+        Rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    }
+
+    /// Evenly spaced tick values for the colour bar, 0 and max included.
+    pub fn ticks(&self, count: usize) -> Vec<f32> {
+        let count = count.max(2);
+        (0..count).map(|k| self.max * k as f32 / (count - 1) as f32).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_and_clamping() {
+        let s = ColourScale::new(0.5);
+        assert_eq!(s.colour(0.0), VIRIDIS[0]);
+        assert_eq!(s.colour(0.5), VIRIDIS[8]);
+        assert_eq!(s.colour(3.0), VIRIDIS[8]);
+        assert_eq!(s.colour(-1.0), VIRIDIS[0]);
+        assert_eq!(s.colour(f32::NAN), VIRIDIS[0]);
+        assert_eq!(ColourScale::new(0.0).max(), 1.0);
+        assert_eq!(ColourScale::new(f32::INFINITY).max(), 1.0);
+    }
+
+    #[test]
+    fn lightness_increases_with_weight() {
+        let lum: Vec<f64> = (0..=100).map(|k| ColourScale::at(k as f32 / 100.0).luminance()).collect();
+        assert!(lum.windows(2).all(|w| w[1] >= w[0] - 1e-3), "{lum:?}");
+        assert!(lum[100] > lum[0] + 0.5);
+    }
+
+    #[test]
+    fn ticks_span_the_scale() {
+        assert_eq!(ColourScale::new(0.8).ticks(5), vec![0.0, 0.2, 0.4, 0.6, 0.8]);
+    }
+}

@@ -1,0 +1,294 @@
+// End-to-end test of the built app (dist/, from `trunk build --release`) in headless
+// Chromium, driven by playwright-core (no downloaded browsers: Debian's /usr/bin/chromium).
+//
+//   node --test tests/e2e/*.test.mjs
+//
+// The page is served by tests/e2e/static-server.mjs: dist/ at `/`, the repo's models/
+// directory at `/hub`, and opened as `/?hub=<url>/hub&model=sentence-transformers/all-MiniLM-L6-v2`.
+// Attention weights shown by the tooltip are compared with the golden fixture
+// tests/golden/fixtures/bank.json (+ its .attn.gz), written by tests/golden/make_golden.py.
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), E2E_READY_TIMEOUT_MS (default 180000).
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { loadGolden } from './golden.mjs';
+import { startServer } from './static-server.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DIST = path.join(ROOT, 'dist');
+const MODELS = path.join(ROOT, 'models');
+const MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const READY_TIMEOUT = Number(process.env.E2E_READY_TIMEOUT_MS || 180_000);
+const SCREENSHOT = path.join(DIST, 'screenshots', 'heatmap.png');
+const DOCS_SCREENSHOT = path.join(ROOT, 'docs', 'screenshots', 'heatmap.png');
+
+const SEL = {
+  ready: '[data-testid="status"][data-state="ready"]',
+  error: '[data-testid="error"]',
+  heatmap: '[data-testid="heatmap"]',
+  tooltip: '[data-testid="tooltip"]',
+  layer: 'select[data-testid="layer-select"]',
+  head: 'select[data-testid="head-select"]',
+  text: '[data-testid="text-input"]',
+};
+const WEIGHT_TOLERANCE = 2e-5;
+// "from → to : 0.123456" (U+2192); the token parts may themselves contain spaces or colons.
+const TOOLTIP_RE = /^(.+?) \u2192 (.+) : (-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$/;
+
+const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+let server;
+let browser;
+
+before(async () => {
+  assert.ok(
+    fs.existsSync(path.join(DIST, 'index.html')),
+    `dist/index.html is missing: run \`trunk build --release\` first (make build)`,
+  );
+  assert.ok(
+    fs.existsSync(path.join(MODELS, MODEL, 'resolve', 'main', 'config.json')),
+    `models/${MODEL} is missing: run scripts/fetch-model.sh first`,
+  );
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} not found: run scripts/setup.sh (apt chromium)`);
+  server = await startServer({ root: DIST, port: 0, mounts: { '/hub': MODELS } });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/**
+ * Record console errors (page + its workers) and uncaught page errors.
+ * `failed` rejects on the first one that `isFatal` accepts, so waits can fail fast.
+ */
+function watchErrors(page, isFatal = () => true) {
+  const consoleErrors = [];
+  const pageErrors = [];
+  const seen = new Set();
+  let reject;
+  const failed = new Promise((_, r) => {
+    reject = r;
+  });
+  failed.catch(() => {}); // observed via Promise.race only
+  const onConsole = (where) => (msg) => {
+    if (msg.type() !== 'error') return;
+    const loc = msg.location();
+    // Chromium asks for /favicon.ico by itself; its 404 says nothing about the app.
+    if (/\/favicon\.ico(\?|$)/.test(loc?.url ?? '')) return;
+    const at = loc?.url ? ` (${loc.url}:${loc.lineNumber})` : '';
+    const key = msg.text() + at;
+    if (seen.has(key)) return; // a worker's message may arrive on both channels
+    seen.add(key);
+    const text = `${where}console.error: ${msg.text()}${at}`;
+    consoleErrors.push(text);
+    if (isFatal(msg.text())) reject(new Error(text));
+  };
+  page.on('console', onConsole(''));
+  page.on('worker', (w) => w.on('console', onConsole('[worker] ')));
+  page.on('pageerror', (err) => {
+    const text = `pageerror: ${err?.stack || err}`;
+    pageErrors.push(text);
+    reject(new Error(text));
+  });
+  page.on('crash', () => {
+    pageErrors.push('page crashed');
+    reject(new Error('page crashed'));
+  });
+  return { consoleErrors, pageErrors, failed };
+}
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  return { context, page };
+}
+
+/** Wait until the status says ready; fail early on a page error or a shown error box. */
+async function waitReady(page, watcher) {
+  const ready = page.waitForSelector(SEL.ready, { state: 'attached', timeout: READY_TIMEOUT });
+  const errorShown = page
+    .waitForSelector(SEL.error, { state: 'visible', timeout: READY_TIMEOUT })
+    .then(async (el) => {
+      throw new Error(`the page shows an error instead of becoming ready: ${(await el.textContent())?.trim()}`);
+    });
+  errorShown.catch(() => {});
+  await Promise.race([ready, errorShown, watcher.failed]);
+}
+
+async function heatmapGeometry(page) {
+  const canvas = page.locator(SEL.heatmap);
+  await canvas.scrollIntoViewIfNeeded();
+  const attrs = await canvas.evaluate((el) => ({
+    tag: el.tagName,
+    n: el.getAttribute('data-n'),
+    originX: el.getAttribute('data-origin-x'),
+    originY: el.getAttribute('data-origin-y'),
+    cell: el.getAttribute('data-cell'),
+    layer: el.getAttribute('data-layer'),
+    head: el.getAttribute('data-head'),
+  }));
+  assert.equal(attrs.tag, 'CANVAS', 'the heatmap element must be a <canvas>');
+  const geo = {
+    n: Number(attrs.n),
+    originX: Number(attrs.originX),
+    originY: Number(attrs.originY),
+    cell: Number(attrs.cell),
+  };
+  for (const [k, v] of Object.entries(geo)) {
+    assert.ok(Number.isFinite(v), `heatmap data attribute for ${k} is not a number: ${JSON.stringify(attrs)}`);
+  }
+  assert.ok(geo.cell > 0, `data-cell must be > 0: ${JSON.stringify(attrs)}`);
+  const box = await canvas.boundingBox();
+  assert.ok(box, 'heatmap canvas has no bounding box (not visible?)');
+  return { ...geo, box, attrs };
+}
+
+/** Hover cell (from=i, to=j) and return the parsed tooltip once it names tokens[i] → tokens[j]. */
+async function hoverCell(page, i, j, golden) {
+  const geo = await heatmapGeometry(page);
+  assert.equal(geo.n, golden.n, `data-n (${geo.n}) != number of golden tokens (${golden.n})`);
+  const x = geo.box.x + geo.originX + (j + 0.5) * geo.cell;
+  const y = geo.box.y + geo.originY + (i + 0.5) * geo.cell;
+  // Leave the canvas first so the hover always produces a fresh mousemove into the cell.
+  await page.mouse.move(Math.max(0, geo.box.x - 20), Math.max(0, geo.box.y - 20));
+  await page.mouse.move(x, y, { steps: 5 });
+  const tooltip = page.locator(SEL.tooltip);
+  await tooltip.waitFor({ state: 'visible', timeout: 10_000 });
+  const want = [golden.tokens[i], golden.tokens[j]];
+  const deadline = Date.now() + 10_000;
+  let text = '';
+  let m = null;
+  while (Date.now() < deadline) {
+    text = ((await tooltip.textContent()) ?? '').trim();
+    m = TOOLTIP_RE.exec(text);
+    if (m && m[1] === want[0] && m[2] === want[1]) break;
+    await page.waitForTimeout(100);
+  }
+  assert.ok(m, `tooltip text ${JSON.stringify(text)} does not look like "from \u2192 to : 0.123456"`);
+  assert.deepEqual([m[1], m[2]], want, `tooltip ${JSON.stringify(text)} names the wrong tokens for cell (${i}, ${j})`);
+  assert.match(m[3], /^-?\d+\.\d{6}$/, `tooltip weight should have 6 decimals: ${JSON.stringify(text)}`);
+  return { from: m[1], to: m[2], weight: Number(m[3]), text, geo };
+}
+
+async function selectedLayerHead(page) {
+  const layer = Number(await page.locator(SEL.layer).inputValue());
+  const head = Number(await page.locator(SEL.head).inputValue());
+  assert.ok(Number.isInteger(layer) && Number.isInteger(head), `bad select values: layer=${layer} head=${head}`);
+  return { layer, head };
+}
+
+async function checkCell(page, golden, i, j) {
+  const { layer, head } = await selectedLayerHead(page);
+  const got = await hoverCell(page, i, j, golden);
+  const want = golden.at(layer, head, i, j);
+  assert.ok(
+    Math.abs(got.weight - want) <= WEIGHT_TOLERANCE,
+    `layer ${layer} head ${head} cell (${i} ${golden.tokens[i]} \u2192 ${j} ${golden.tokens[j]}): ` +
+      `tooltip ${got.weight} vs golden ${want.toFixed(8)} (tolerance ${WEIGHT_TOLERANCE})`,
+  );
+  return { layer, head, ...got, want };
+}
+
+describe('attention heatmap (dist/ in headless Chromium)', () => {
+  test('loads the bundled model, draws the heatmap, tooltips match the golden weights', { timeout: READY_TIMEOUT + 120_000 }, async () => {
+    const golden = loadGolden('bank');
+    const { context, page } = await newPage();
+    const watcher = watchErrors(page);
+    try {
+      const url = `${server.url}/?hub=${server.url}/hub&model=${MODEL}`;
+      await page.goto(url, { waitUntil: 'load' });
+      await waitReady(page, watcher);
+
+      if (typeof golden.meta.text === 'string') {
+        const shown = await page.locator(SEL.text).inputValue();
+        assert.equal(shown, golden.meta.text, 'the default text must be the golden "bank" sentence');
+      }
+
+      // The canvas has real content: many colours, not a blank/flat fill.
+      const pixels = await page.locator(SEL.heatmap).evaluate((el) => {
+        const ctx = el.getContext('2d');
+        if (!ctx) return { error: 'no 2d context' };
+        const { width, height } = el;
+        if (!width || !height) return { width, height, distinct: 0 };
+        const d = ctx.getImageData(0, 0, width, height).data;
+        const seen = new Set();
+        for (let k = 0; k < d.length && seen.size < 100_000; k += 4) {
+          seen.add(((d[k] << 24) | (d[k + 1] << 16) | (d[k + 2] << 8) | d[k + 3]) >>> 0);
+        }
+        return { width, height, distinct: seen.size };
+      });
+      assert.ok(!pixels.error, `heatmap canvas: ${pixels.error}`);
+      assert.ok(pixels.distinct > 50, `heatmap looks undrawn: ${JSON.stringify(pixels)}`);
+
+      const [i, j] = [3, 4];
+      const first = await checkCell(page, golden, i, j);
+      console.log(`# layer ${first.layer} head ${first.head}: ${first.text} (golden ${first.want.toFixed(6)})`);
+
+      await page.locator(SEL.layer).selectOption('2');
+      await page.locator(SEL.head).selectOption('5');
+      await Promise.race([
+        page.waitForSelector(`${SEL.heatmap}[data-layer="2"][data-head="5"]`, { state: 'attached', timeout: 30_000 }),
+        watcher.failed,
+      ]);
+      const second = await checkCell(page, golden, i, j);
+      assert.deepEqual([second.layer, second.head], [2, 5], 'the selects should now read layer 2 / head 5');
+      console.log(`# layer 2 head 5: ${second.text} (golden ${second.want.toFixed(6)})`);
+
+      fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      fs.mkdirSync(path.dirname(DOCS_SCREENSHOT), { recursive: true });
+      fs.copyFileSync(SCREENSHOT, DOCS_SCREENSHOT);
+
+      assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
+      assert.deepEqual(watcher.consoleErrors, [], 'console errors (a wasm panic shows as "panicked at ...")');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('an unreachable hub shows an error and leaves the page usable', { timeout: 120_000 }, async () => {
+    const { context, page } = await newPage();
+    const isNetworkNoise = (t) => t.includes('Failed to load resource') || t.includes('net::ERR');
+    const watcher = watchErrors(page, (t) => !isNetworkNoise(t));
+    try {
+      const hub = 'http://127.0.0.1:9/nohub';
+      await page.goto(`${server.url}/?hub=${hub}&model=${MODEL}`, { waitUntil: 'load' });
+      const err = await Promise.race([
+        page.waitForSelector(SEL.error, { state: 'visible', timeout: 60_000 }),
+        watcher.failed,
+      ]);
+      const text = ((await err.textContent()) ?? '').trim();
+      assert.ok(text.length > 0, 'the error element is visible but empty');
+      console.log(`# error shown: ${text}`);
+
+      const input = page.locator(SEL.text);
+      assert.ok(await input.isEditable(), 'the text input should still be editable');
+      await input.fill('Still editable after a failed load.');
+      assert.equal(await input.inputValue(), 'Still editable after a failed load.');
+      await page.waitForTimeout(500); // let any reaction to the edit surface its errors
+
+      assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
+      const fatal = watcher.consoleErrors.filter((t) => !isNetworkNoise(t));
+      assert.deepEqual(fatal, [], 'console errors other than network failures');
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,176 @@
+//! The engine against Hugging Face transformers (PyTorch) on all-MiniLM-L6-v2: token ids,
+//! offsets and every attention weight of six inputs.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use attention_viz::model::{canonical_name, Engine};
+use candle_core::{DType, Device, Tensor};
+use common::{check_run, Golden, CASES};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn model_dir() -> PathBuf {
+    std::env::var_os("AV_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        root().join("models/sentence-transformers/all-MiniLM-L6-v2/resolve/main")
+    })
+}
+
+fn read(path: PathBuf) -> Vec<u8> {
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e} (run scripts/fetch-model.sh, or `make test`, to fetch the test model)", path.display())
+    })
+}
+
+struct Files {
+    config: Vec<u8>,
+    tokenizer: Vec<u8>,
+    weights: Vec<u8>,
+}
+
+fn files() -> &'static Files {
+    static F: OnceLock<Files> = OnceLock::new();
+    F.get_or_init(|| {
+        let d = model_dir();
+        Files {
+            config: read(d.join("config.json")),
+            tokenizer: read(d.join("tokenizer.json")),
+            weights: read(d.join("model.safetensors")),
+        }
+    })
+}
+
+fn engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| {
+        let f = files();
+        Engine::from_bytes(&f.config, &f.tokenizer, &f.weights).expect("MiniLM loads")
+    })
+}
+
+fn golden(name: &str) -> Golden {
+    let dir = root().join("tests/golden/fixtures");
+    let json = read(dir.join(format!("{name}.json")));
+    let g: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let gz = read(dir.join(g["attention_file"].as_str().unwrap()));
+    Golden::parse(&json, &gz)
+}
+
+#[test]
+fn all_six_inputs_match_pytorch_to_1e5() {
+    for name in CASES {
+        let g = golden(name);
+        let run = engine().run(&g.text, g.pair.as_deref()).unwrap();
+        let worst = check_run(&g, &run);
+        println!("{name:>10}: {:>3} tokens, max |ours - PyTorch| = {worst:.2e}", g.input_ids.len());
+    }
+}
+
+/// Re-saves MiniLM's weights with a mapping of names, values converted to `dtype`.
+fn resaved(rename: impl Fn(&str) -> String, dtype: DType, extra: &[(&str, Tensor)]) -> Vec<u8> {
+    let tensors = candle_core::safetensors::load_buffer(&files().weights, &Device::Cpu).unwrap();
+    let mut out: HashMap<String, Tensor> = tensors
+        .into_iter()
+        .map(|(k, v)| (rename(&k), v.to_dtype(dtype).unwrap()))
+        .collect();
+    for (k, v) in extra {
+        out.insert(k.to_string(), v.clone());
+    }
+    let path = std::env::temp_dir().join(format!("av-resaved-{}-{dtype:?}.safetensors", std::process::id()));
+    candle_core::safetensors::save(&out, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    bytes
+}
+
+#[test]
+fn bert_base_uncased_naming_loads_to_the_same_numbers() {
+    // The Hub's bert-base-uncased: `bert.` prefix, LayerNorm gamma/beta, masked-LM head tensors,
+    // and an integer position_ids buffer.
+    let hub_name = |k: &str| {
+        let k = k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta");
+        format!("bert.{k}")
+    };
+    let dev = Device::Cpu;
+    let extra = [
+        ("cls.predictions.bias", Tensor::zeros(30522, DType::F32, &dev).unwrap()),
+        ("cls.predictions.transform.LayerNorm.gamma", Tensor::ones(384, DType::F32, &dev).unwrap()),
+        ("bert.embeddings.position_ids", Tensor::arange(0i64, 512, &dev).unwrap().unsqueeze(0).unwrap()),
+    ];
+    let weights = resaved(hub_name, DType::F32, &extra);
+    assert!(canonical_name("bert.embeddings.LayerNorm.gamma").is_some());
+    let f = files();
+    let renamed = Engine::from_bytes(&f.config, &f.tokenizer, &weights).unwrap();
+    for name in ["bank", "pair"] {
+        let g = golden(name);
+        let a = renamed.run(&g.text, g.pair.as_deref()).unwrap();
+        let b = engine().run(&g.text, g.pair.as_deref()).unwrap();
+        assert_eq!(a.attention, b.attention, "{name}: renamed checkpoint gives other numbers");
+        check_run(&g, &a);
+    }
+}
+
+#[test]
+fn half_precision_checkpoints_load_and_compute_in_f32() {
+    let g = golden("bank");
+    let f = files();
+    for (dtype, tol) in [(DType::F16, 5e-3f32), (DType::BF16, 3e-2)] {
+        let weights = resaved(|k| k.to_string(), dtype, &[]);
+        assert!(weights.len() < f.weights.len() * 6 / 10, "{dtype:?} file is half the size");
+        let e = Engine::from_bytes(&f.config, &f.tokenizer, &weights).unwrap();
+        let run = e.run(&g.text, None).unwrap();
+        let worst = run
+            .attention
+            .data()
+            .iter()
+            .zip(&g.attention)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst > 0.0 && worst < tol, "{dtype:?}: max diff {worst}");
+        println!("{dtype:?} weights: max |ours - PyTorch f32| = {worst:.2e}");
+    }
+}
+
+#[test]
+fn broken_inputs_are_errors_with_readable_messages() {
+    let f = files();
+    let err = |r: Result<Engine, attention_viz::model::Error>| r.err().expect("should fail").to_string();
+    let m = err(Engine::from_bytes(b"{", &f.tokenizer, &f.weights));
+    assert!(m.contains("config.json"), "{m}");
+    let m = err(Engine::from_bytes(&f.config, b"<html>404</html>", &f.weights));
+    assert!(m.contains("tokenizer.json"), "{m}");
+    let m = err(Engine::from_bytes(&f.config, &f.tokenizer, &f.weights[..f.weights.len() / 2]));
+    assert!(m.contains("model.safetensors"), "{m}");
+    // A config that does not match the weights names the tensor that disagrees.
+    let big = String::from_utf8(f.config.clone()).unwrap().replace("\"hidden_size\": 384", "\"hidden_size\": 768");
+    let m = err(Engine::from_bytes(big.as_bytes(), &f.tokenizer, &f.weights));
+    assert!(m.contains("shape"), "{m}");
+    // Weights without the encoder's tensors.
+    let dropped = resaved(|k| k.replace("encoder.layer.5", "decoder.layer.5"), DType::F32, &[]);
+    let m = err(Engine::from_bytes(&f.config, &f.tokenizer, &dropped));
+    assert!(m.contains("encoder.layer.5"), "{m}");
+}
+
+#[test]
+fn long_text_is_truncated_at_the_position_limit_and_flagged() {
+    let text = "word ".repeat(700);
+    let run = engine().run(&text, None).unwrap();
+    assert!(run.encoded.truncated);
+    assert_eq!(run.attention.shape().seq, 512);
+    let run = engine().run("short", Some(&"pair ".repeat(600))).unwrap();
+    assert!(run.encoded.truncated);
+    assert_eq!(run.attention.shape().seq, 512);
+}
+
+#[test]
+fn empty_and_odd_text_runs_without_panicking() {
+    for text in ["", " ", "\u{0}", "\u{200b}\u{feff}", "[SEP] [CLS] [MASK]", "🙂", &"x".repeat(5000)] {
+        let run = engine().run(text, None).unwrap();
+        assert!(run.attention.shape().seq >= 2, "{text:?}");
+    }
+}

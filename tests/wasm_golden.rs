@@ -1,0 +1,42 @@
+//! The golden comparison again, compiled to wasm32 + simd128 and run in headless Chromium
+//! (`scripts/test-wasm.sh`). The model and fixtures come over real HTTP from 127.0.0.1, through
+//! the same `fetch_bytes` the worker uses.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use attention_viz::model::Engine;
+use attention_viz::net::fetch_bytes;
+use common::{check_run, Golden, CASES};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const BASE: &str = match option_env!("AV_FIXTURE_BASE") {
+    Some(b) => b,
+    None => "http://127.0.0.1:8471",
+};
+
+async fn get(path: &str) -> Vec<u8> {
+    let url = format!("{BASE}/{path}");
+    fetch_bytes(&url, |_, _| {}).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[wasm_bindgen_test]
+async fn all_six_inputs_match_pytorch_to_1e5_in_the_browser() {
+    let dir = "models/sentence-transformers/all-MiniLM-L6-v2/resolve/main";
+    let engine = Engine::from_bytes(
+        &get(&format!("{dir}/config.json")).await,
+        &get(&format!("{dir}/tokenizer.json")).await,
+        &get(&format!("{dir}/model.safetensors")).await,
+    )
+    .expect("MiniLM loads in wasm");
+    for name in CASES {
+        let json = get(&format!("tests/golden/fixtures/{name}.json")).await;
+        let gz = get(&format!("tests/golden/fixtures/{name}.attn.gz")).await;
+        let g = Golden::parse(&json, &gz);
+        let run = engine.run(&g.text, g.pair.as_deref()).expect("run");
+        let worst = check_run(&g, &run);
+        console_log!("wasm {name:>10}: {:>3} tokens, max |ours - PyTorch| = {worst:.2e}", g.input_ids.len());
+    }
+}
