@@ -6,7 +6,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 use super::state::HeadMatrix;
 use super::theme::Palette;
 use crate::model::Token;
-use crate::viz::{format_weight, ColourScale, HeatmapLayout};
+use crate::viz::{ColourScale, HeatmapLayout};
 
 const FONT_PX: f64 = 12.0;
 const MAX_LABEL_PX: f64 = 130.0;
@@ -85,22 +85,34 @@ pub fn draw(canvas: &HtmlCanvasElement, f: &Frame) -> Option<HeatmapLayout> {
     // Labels: rows (from) on the left, columns (to) on top, reading upwards.
     let step = layout.label_step(FONT_PX);
     ctx.set_text_baseline("middle");
-    for (i, label) in labels.iter().enumerate() {
-        if i % step != 0 && f.hover.map_or(true, |(a, b)| a != i && b != i) {
-            continue;
+    let (hot_row, hot_col) = f.hover.map_or((None, None), |(i, j)| (Some(i), Some(j)));
+    let colour = |i: usize, hot: bool| {
+        if hot {
+            f.palette.accent
+        } else if f.tokens[i].special {
+            f.palette.muted
+        } else {
+            f.palette.text
         }
-        let special = f.tokens[i].special;
-        let hot = f.hover.is_some_and(|(a, b)| a == i || b == i);
-        ctx.set_fill_style_str(if hot { f.palette.accent } else if special { f.palette.muted } else { f.palette.text });
+    };
+    for (i, label) in labels.iter().enumerate() {
         let c = layout.cell_rect(i, i);
-        ctx.set_text_align("right");
-        let _ = ctx.fill_text(label, layout.origin.0 - 6.0, c.y + c.h / 2.0);
-        ctx.save();
-        let _ = ctx.translate(c.x + c.w / 2.0, layout.origin.1 - 6.0);
-        let _ = ctx.rotate(-std::f64::consts::FRAC_PI_2);
-        ctx.set_text_align("left");
-        let _ = ctx.fill_text(label, 0.0, 0.0);
-        ctx.restore();
+        // Rows ("from") on the left.
+        if i % step == 0 || hot_row == Some(i) {
+            ctx.set_fill_style_str(colour(i, hot_row == Some(i)));
+            ctx.set_text_align("right");
+            let _ = ctx.fill_text(label, layout.origin.0 - 6.0, c.y + c.h / 2.0);
+        }
+        // Columns ("to") on top, reading upwards.
+        if i % step == 0 || hot_col == Some(i) {
+            ctx.set_fill_style_str(colour(i, hot_col == Some(i)));
+            ctx.save();
+            let _ = ctx.translate(c.x + c.w / 2.0, layout.origin.1 - 6.0);
+            let _ = ctx.rotate(-std::f64::consts::FRAC_PI_2);
+            ctx.set_text_align("left");
+            let _ = ctx.fill_text(label, 0.0, 0.0);
+            ctx.restore();
+        }
     }
 
     // Hover: outline the row, the column and the cell.
@@ -134,7 +146,7 @@ pub fn draw(canvas: &HtmlCanvasElement, f: &Frame) -> Option<HeatmapLayout> {
     for (k, v) in ticks.iter().enumerate() {
         let y = bar.y + bar.h * (1.0 - k as f64 / (ticks.len() - 1) as f64);
         ctx.fill_rect(bar.x + bar.w, y - 0.5, 4.0, 1.0);
-        let _ = ctx.fill_text(&format_weight(*v)[..5.min(format_weight(*v).len())], bar.x + bar.w + 7.0, y);
+        let _ = ctx.fill_text(&format!("{v:.3}"), bar.x + bar.w + 7.0, y);
     }
 
     for (k, v) in [

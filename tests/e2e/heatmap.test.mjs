@@ -28,6 +28,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const READY_TIMEOUT = Number(process.env.E2E_READY_TIMEOUT_MS || 180_000);
 const SCREENSHOT = path.join(DIST, 'screenshots', 'heatmap.png');
 const DOCS_SCREENSHOT = path.join(ROOT, 'docs', 'screenshots', 'heatmap.png');
+const DARK_SCREENSHOT = path.join(DIST, 'screenshots', 'heatmap-dark.png');
+const DOCS_DARK_SCREENSHOT = path.join(ROOT, 'docs', 'screenshots', 'heatmap-dark.png');
 
 const SEL = {
   ready: '[data-testid="status"][data-state="ready"]',
@@ -255,6 +257,26 @@ describe('attention heatmap (dist/ in headless Chromium)', () => {
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       fs.mkdirSync(path.dirname(DOCS_SCREENSHOT), { recursive: true });
       fs.copyFileSync(SCREENSHOT, DOCS_SCREENSHOT);
+
+      // Dark theme: the canvas is redrawn on a dark background, and screenshotted for the README.
+      await page.locator('[data-testid="theme-toggle"]').click();
+      await page.waitForSelector('html[data-theme="dark"]', { state: 'attached', timeout: 10_000 });
+      await checkCell(page, golden, i, j);
+      const corner = await page.evaluate((sel) => {
+        const c = document.querySelector(sel);
+        return Array.from(c.getContext('2d').getImageData(1, 1, 1, 1).data);
+      }, SEL.heatmap);
+      assert.ok(corner[0] + corner[1] + corner[2] < 150, `dark canvas background, got ${corner}`);
+      await page.screenshot({ path: DARK_SCREENSHOT, fullPage: true });
+      fs.copyFileSync(DARK_SCREENSHOT, DOCS_DARK_SCREENSHOT);
+
+      // Editing the text re-runs the model (debounced) and redraws with the new tokens.
+      await page.locator(SEL.text).fill('He went to the bank to deposit money. Then he went home.');
+      await Promise.race([
+        page.waitForSelector(`${SEL.heatmap}[data-n="16"]`, { state: 'attached', timeout: 30_000 }),
+        watcher.failed,
+      ]);
+      await page.waitForSelector(SEL.ready, { state: 'attached', timeout: 30_000 });
 
       assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
       assert.deepEqual(watcher.consoleErrors, [], 'console errors (a wasm panic shows as "panicked at ...")');

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Speed and size figures for the README (a benchmark: it prints, it asserts nothing).
+#   1. native: attention-bench (release) on all-MiniLM-L6-v2 and a bert-base-shaped model with
+#      seeded random weights (written to .cache/bench/bert-base-random for step 2);
+#   2. wasm32+simd128 in headless Chromium: tests/wasm_bench.rs on the same files over HTTP;
+#   3. the peer, PyTorch + transformers on the same files, when python3 has them;
+#   4. the size of the two wasm binaries in dist/ (raw and gzip -9).
+# Every figure comes from this one run on this machine.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$ROOT/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+RANDOM_DIR=.cache/bench/bert-base-random
+MINILM=models/sentence-transformers/all-MiniLM-L6-v2/resolve/main
+PYTHON="${AV_BENCH_PYTHON:-python3}"
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo
+cargo run --quiet --release --bin attention-bench -- --write-random "$RANDOM_DIR"
+echo
+# The wasm bench prints through the browser console; keep only its table lines.
+scripts/with-fixture-server.sh cargo test --quiet --release --target wasm32-unknown-unknown --test wasm_bench -- --nocapture 2>&1 \
+  | grep 'BENCH' | sed 's/^.*BENCH //'
+echo
+if "$PYTHON" -c 'import torch, transformers' 2>/dev/null; then
+  "$PYTHON" scripts/bench_torch.py "$MINILM" "$RANDOM_DIR"
+else
+  echo "(PyTorch peer skipped: $PYTHON cannot import torch and transformers; set AV_BENCH_PYTHON)"
+fi
+echo
+[[ -d dist ]] || trunk build --release
+echo "wasm binaries (dist/, release):"
+for f in dist/*_bg.wasm; do
+  printf '  %-44s %8.1f KB raw %8.1f KB gzip\n' "$(basename "$f")" "$(($(stat -c %s "$f")))e-3" "$(($(gzip -9 -c "$f" | wc -c)))e-3"
+done
