@@ -21,7 +21,9 @@ pub struct JsonExport<'a> {
     pub truncated: bool,
     /// `[layers, heads, seq, seq]`.
     pub shape: [usize; 4],
-    /// Nested `[layer][head][from][to]`, so `numpy.array(doc["attention"])` has `shape`.
+    /// Nested `[layer][head][from][to]`, so `numpy.array(doc["attention"])` has `shape`
+    /// (left out of the `.npy` export's side file, which holds only the metadata).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attention: Vec<Vec<Vec<&'a [f32]>>>,
 }
 

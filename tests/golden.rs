@@ -1,5 +1,6 @@
 //! The engine against Hugging Face transformers (PyTorch) on all-MiniLM-L6-v2: token ids,
 //! offsets and every attention weight of six inputs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
 
 mod common;
 

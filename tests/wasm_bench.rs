@@ -1,5 +1,6 @@
 //! Forward-pass speed in headless Chromium (wasm32 + simd128). Not a test of speed — it prints
 //! figures (`scripts/bench.sh` runs it next to the native `attention-bench`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
 #![cfg(target_arch = "wasm32")]
 
 use attention_viz::model::Engine;

@@ -1,6 +1,7 @@
 //! The golden comparison again, compiled to wasm32 + simd128 and run in headless Chromium
 //! (`scripts/test-wasm.sh`). The model and fixtures come over real HTTP from 127.0.0.1, through
 //! the same `fetch_bytes` the worker uses.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
 #![cfg(target_arch = "wasm32")]
 
 mod common;

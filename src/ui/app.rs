@@ -235,11 +235,10 @@ pub fn App() -> impl IntoView {
         if run_error.get().is_some() {
             return ("error", "Could not run this input".into());
         }
-        let want = run.get().map(|r| (r.id, layer.get(), head.get()));
-        if pending.get().is_some() || want.is_none() || drawn.get() != want {
-            return ("running", "Running…".into());
-        }
-        let r = run.get().unwrap_or_else(|| unreachable!());
+        let r = match run.get() {
+            Some(r) if pending.get().is_none() && drawn.get() == Some((r.id, layer.get(), head.get())) => r,
+            _ => return ("running", "Running…".into()),
+        };
         let mut s = format!("{} tokens · forward pass {:.0} ms", r.tokens.len(), r.ms);
         if r.truncated {
             s.push_str(&format!(" · input truncated to {} tokens", r.tokens.len()));

@@ -306,6 +306,19 @@ describe('attention heatmap (dist/ in headless Chromium)', () => {
       assert.equal(await input.inputValue(), 'Still editable after a failed load.');
       await page.waitForTimeout(500); // let any reaction to the edit surface its errors
 
+      // The site bundles all-MiniLM-L6-v2 (models/index.json): the page offers it, and it runs
+      // the edited text once chosen.
+      const offer = page.locator('[data-testid="bundled-offer"] button');
+      await offer.first().waitFor({ state: 'visible', timeout: 10_000 });
+      await offer.first().click();
+      await Promise.race([
+        page.waitForSelector(SEL.ready, { state: 'attached', timeout: 120_000 }),
+        watcher.failed,
+      ]);
+      assert.equal(await page.locator(SEL.error).count(), 0, 'the error is gone once the bundled model runs');
+      const n = await page.locator(SEL.heatmap).getAttribute('data-n');
+      assert.equal(n, '10', 'heatmap of "Still editable after a failed load." ([CLS] + 8 + [SEP])');
+
       assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
       const fatal = watcher.consoleErrors.filter((t) => !isNetworkNoise(t));
       assert.deepEqual(fatal, [], 'console errors other than network failures');
