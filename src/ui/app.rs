@@ -280,17 +280,17 @@ pub fn App() -> impl IntoView {
             .collect_view()
     };
 
+    // Hub models always come from the URL's `hub` (or the build default), even when the
+    // current model is a bundled one.
+    let hub_model = move |repo: &str| ModelSource { hub: url_params().source.hub, repo: repo.to_string(), revision: "main".into() };
     let models_url_pick = models_url.clone();
     let pick_model = move |value: String| {
-        let hub_default = crate::catalog::DEFAULT_HUB.to_string();
-        let hub_param = url_params().source.hub;
         if let Some(repo) = value.strip_prefix("bundled:") {
             if let Some(b) = bundled.get_untracked().into_iter().find(|b| b.repo == repo) {
                 start_load(bundled_source(&models_url_pick, &b));
             }
         } else if let Some(repo) = value.strip_prefix("hub:") {
-            let hub = if hub_param.is_empty() { hub_default } else { hub_param };
-            start_load(ModelSource { hub, repo: repo.to_string(), revision: "main".into() });
+            start_load(hub_model(repo));
         }
     };
 
@@ -345,10 +345,7 @@ pub fn App() -> impl IntoView {
                     ev.prevent_default();
                     let repo = custom_repo.get_untracked().trim().to_string();
                     if !repo.is_empty() {
-                        let mut src = source.get_untracked();
-                        src.repo = repo;
-                        src.revision = "main".into();
-                        start_load(src);
+                        start_load(hub_model(&repo));
                     }
                 }>
                     <input type="text" placeholder="or any Hub repo, e.g. google-bert/bert-base-multilingual-cased"

@@ -114,3 +114,46 @@ impl UrlParams {
 pub fn bundled_source(site_models_url: &str, b: &Bundled) -> ModelSource {
     ModelSource { hub: site_models_url.to_string(), repo: b.repo.clone(), revision: b.revision.clone() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn url_params_fall_back_to_defaults() {
+        let p = UrlParams::from_lookup(|_| None);
+        assert_eq!(p.source.hub, DEFAULT_HUB);
+        assert_eq!(p.source.repo, DEFAULT_REPO);
+        assert_eq!(p.source.revision, "main");
+        assert_eq!(p.text, DEFAULT_TEXT);
+        assert_eq!(p.pair, None);
+        let m: HashMap<&str, &str> =
+            [("hub", "http://127.0.0.1:1/hub"), ("model", "a/b"), ("text", "hi"), ("pair", " "), ("revision", "")].into();
+        let p = UrlParams::from_lookup(|k| m.get(k).map(|v| v.to_string()));
+        assert_eq!((p.source.hub.as_str(), p.source.repo.as_str(), p.source.revision.as_str()), ("http://127.0.0.1:1/hub", "a/b", "main"));
+        assert_eq!((p.text.as_str(), p.pair), ("hi", None));
+    }
+
+    #[test]
+    fn load_state_reports_progress() {
+        let d = LoadState::Downloading { file: "model.safetensors".into(), index: 2, received: 50_000_000, total: Some(200_000_000) };
+        assert_eq!(d.fraction(), Some(0.25));
+        assert_eq!(d.describe(), "Downloading model.safetensors (3 of 3): 50.0 MB / 200.0 MB");
+        assert!(d.is_loading());
+        let unknown = LoadState::Downloading { file: "config.json".into(), index: 0, received: 10, total: None };
+        assert_eq!(unknown.fraction(), None);
+        let over = LoadState::Downloading { file: "x".into(), index: 0, received: 12, total: Some(10) };
+        assert_eq!(over.fraction(), Some(1.0));
+        assert!(!LoadState::Failed("x".into()).is_loading());
+    }
+
+    #[test]
+    fn head_matrix_lookup_is_bounds_checked() {
+        let m = HeadMatrix { run: 1, layer: 0, head: 0, n: 2, data: vec![0.1, 0.9, 0.5, 0.5] };
+        assert_eq!(m.get(0, 1), Some(0.9));
+        assert_eq!(m.get(2, 0), None);
+        let short = HeadMatrix { data: vec![0.1], ..m };
+        assert_eq!(short.get(1, 1), None);
+    }
+}
