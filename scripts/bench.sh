@@ -16,19 +16,38 @@ PYTHON="${AV_BENCH_PYTHON:-python3}"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo
-cargo run --quiet --release --bin attention-bench -- --write-random "$RANDOM_DIR"
+OUT=target/bench
+mkdir -p "$OUT"
+cargo run --quiet --release --bin attention-bench -- --write-random "$RANDOM_DIR" | tee "$OUT/native.txt"
 echo
 # The wasm bench prints through the browser console; keep only its table lines.
-scripts/with-fixture-server.sh cargo test --quiet --release --target wasm32-unknown-unknown --test wasm_bench -- --nocapture 2>&1 \
-  | grep 'BENCH' | sed 's/^.*BENCH //'
+# (No --quiet: cargo would pass it on to wasm-bindgen-test-runner.)
+WASM_LOG=target/wasm-bench.log
+if ! scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown --test wasm_bench -- --nocapture >"$WASM_LOG" 2>&1; then
+  tail -n 40 "$WASM_LOG" >&2
+  exit 1
+fi
+grep 'BENCH' "$WASM_LOG" | sed 's/^.*BENCH //' | tee "$OUT/wasm.txt"
 echo
 if "$PYTHON" -c 'import torch, transformers' 2>/dev/null; then
-  "$PYTHON" scripts/bench_torch.py "$MINILM" "$RANDOM_DIR"
+  "$PYTHON" scripts/bench_torch.py "$MINILM" "$RANDOM_DIR" | tee "$OUT/torch.txt"
 else
+  : >"$OUT/torch.txt"
   echo "(PyTorch peer skipped: $PYTHON cannot import torch and transformers; set AV_BENCH_PYTHON)"
 fi
 echo
-[[ -d dist ]] || trunk build --release
+# Ratios per model and column (load, fwd 16/32/128): how much slower the page's engine is.
+ratios() { # name, numerator file, denominator file
+  [[ -s "$3" ]] || return 0
+  echo "$1"
+  awk -F'|' 'NR==FNR { if (NF >= 6) { k=$1; gsub(/ +$/, "", k); for (i=3; i<=NF; i++) d[k,i]=$i } ; next }
+             NF >= 6 { k=$1; gsub(/ +$/, "", k); if ((k,3) in d) { line=sprintf("  %-28s", k);
+               for (i=3; i<=NF; i++) line=line sprintf(" | %8.2fx", $i / d[k,i]); print line } }' "$3" "$2"
+}
+ratios "wasm / native   (load | fwd 16 | fwd 32 | fwd 128)" "$OUT/wasm.txt" "$OUT/native.txt"
+ratios "wasm / PyTorch  (load | fwd 16 | fwd 32 | fwd 128)" "$OUT/wasm.txt" "$OUT/torch.txt"
+echo
+trunk build --release >target/bench/trunk.log 2>&1 || { tail -n 30 target/bench/trunk.log >&2; exit 1; }
 echo "wasm binaries (dist/, release):"
 for f in dist/*_bg.wasm; do
   printf '  %-44s %8.1f KB raw %8.1f KB gzip\n' "$(basename "$f")" "$(($(stat -c %s "$f")))e-3" "$(($(gzip -9 -c "$f" | wc -c)))e-3"

@@ -76,8 +76,14 @@ pub async fn fetch_bytes(url: &str, mut progress: impl FnMut(u64, Option<u64>)) 
         return Ok(Vec::new());
     };
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    // Content-Length is the *encoded* size; it is only a capacity hint.
-    let mut buf: Vec<u8> = Vec::with_capacity(total.unwrap_or(0).min(2 << 30) as usize);
+    // Content-Length is the *encoded* size, so it is only a capacity hint. Reserve with
+    // try_reserve: a failed allocation must become a message, not an abort of the worker.
+    let mut buf: Vec<u8> = Vec::new();
+    let _ = buf.try_reserve_exact(total.unwrap_or(0) as usize);
+    let too_big = || NetError::Interrupted {
+        url: url.to_string(),
+        detail: "out of memory: the file is too large for this browser tab".into(),
+    };
     progress(0, total);
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(interrupted)?;
@@ -86,6 +92,7 @@ pub async fn fetch_bytes(url: &str, mut progress: impl FnMut(u64, Option<u64>)) 
         }
         let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(interrupted)?.unchecked_into();
         let start = buf.len();
+        buf.try_reserve(value.length() as usize).map_err(|_| too_big())?;
         buf.resize(start + value.length() as usize, 0);
         value.copy_to(&mut buf[start..]);
         progress(buf.len() as u64, total);
