@@ -3,21 +3,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use attention_viz::model::Engine;
-use attention_viz::net::fetch_bytes;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const BASE: &str = match option_env!("AV_FIXTURE_BASE") {
-    Some(b) => b,
-    None => "http://127.0.0.1:8471",
-};
 const LENGTHS: [usize; 3] = [16, 32, 128];
 const REPEAT: usize = 5;
 
 async fn get(path: &str) -> Vec<u8> {
-    fetch_bytes(&format!("{BASE}/{path}"), |_, _| {}).await.unwrap_or_else(|e| panic!("{e}"))
+    common::fetch_repo_file(path).await
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -7,20 +7,13 @@
 mod common;
 
 use attention_viz::model::Engine;
-use attention_viz::net::fetch_bytes;
 use common::{check_run, Golden, CASES};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const BASE: &str = match option_env!("AV_FIXTURE_BASE") {
-    Some(b) => b,
-    None => "http://127.0.0.1:8471",
-};
-
 async fn get(path: &str) -> Vec<u8> {
-    let url = format!("{BASE}/{path}");
-    fetch_bytes(&url, |_, _| {}).await.unwrap_or_else(|e| panic!("{e}"))
+    common::fetch_repo_file(path).await
 }
 
 #[wasm_bindgen_test]

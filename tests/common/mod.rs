@@ -91,3 +91,18 @@ pub fn check_run(g: &Golden, run: &Run) -> f32 {
     }
     worst.0
 }
+
+/// Where the wasm tests fetch the model and fixtures (scripts/with-fixture-server.sh serves the
+/// repository root there).
+#[cfg(target_arch = "wasm32")]
+pub const FIXTURE_BASE: &str = match option_env!("AV_FIXTURE_BASE") {
+    Some(b) => b,
+    None => "http://127.0.0.1:8471",
+};
+
+/// Fetches `path` (relative to the repository root) over HTTP, as the worker fetches models.
+#[cfg(target_arch = "wasm32")]
+pub async fn fetch_repo_file(path: &str) -> Vec<u8> {
+    let url = format!("{FIXTURE_BASE}/{path}");
+    attention_viz::net::fetch_bytes(&url, |_, _| {}).await.unwrap_or_else(|e| panic!("{e}"))
+}
