@@ -67,7 +67,7 @@ pub fn App() -> impl IntoView {
     let head = RwSignal::new(0usize);
     let matrix = RwSignal::new(None::<HeadMatrix>);
     let drawn = RwSignal::new(None::<(u64, usize, usize)>);
-    let hover = RwSignal::new(None::<(usize, usize, f64, f64)>);
+    let hover = RwSignal::new(None::<(usize, usize)>);
     let scale_mode = RwSignal::new(ScaleMode::HeadMax);
     let theme = RwSignal::new(initial_theme());
     let bundled = RwSignal::new(Vec::<Bundled>::new());
@@ -202,7 +202,7 @@ pub fn App() -> impl IntoView {
             tokens: &r.tokens,
             matrix: &m,
             scale: ColourScale::new(max),
-            hover: hover.get().map(|(i, j, _, _)| (i, j)),
+            hover: hover.get(),
             palette: theme.get().palette(),
             avail_width: avail,
         };
@@ -210,18 +210,14 @@ pub fn App() -> impl IntoView {
         drawn.set(Some((m.run, m.layer, m.head)));
     });
 
+    // The hovered cell drives the redraw; the pointer position only moves the tooltip, so
+    // moving within a cell does not redraw the canvas.
     let on_move = move |ev: MouseEvent| {
-        let cell = layout.with_value(|l| l.and_then(|l| l.cell_at(ev.offset_x() as f64, ev.offset_y() as f64)));
-        let next = cell.map(|(i, j)| (i, j, ev.offset_x() as f64, ev.offset_y() as f64));
-        if next.map(|n| (n.0, n.1)) != hover.get_untracked().map(|h| (h.0, h.1)) {
-            hover.set(next);
-        } else if let (Some(n), Some(_)) = (next, hover.get_untracked()) {
-            // Same cell: move the tooltip without redrawing.
-            hover.update_untracked(|h| *h = Some(n));
-            tooltip_pos.set((n.2, n.3));
-        }
-        if let Some(n) = next {
-            tooltip_pos.set((n.2, n.3));
+        let (x, y) = (ev.offset_x() as f64, ev.offset_y() as f64);
+        tooltip_pos.set((x, y));
+        let cell = layout.with_value(|l| l.and_then(|l| l.cell_at(x, y)));
+        if cell != hover.get_untracked() {
+            hover.set(cell);
         }
     };
     let status = move || -> (&'static str, String) {
@@ -252,7 +248,7 @@ pub fn App() -> impl IntoView {
     };
 
     let tooltip = move || {
-        let (i, j, _, _) = hover.get()?;
+        let (i, j) = hover.get()?;
         let r = run.get()?;
         let w = matrix.get()?.get(i, j)?;
         Some(format!("{} → {} : {}", r.tokens.get(i)?.text, r.tokens.get(j)?.text, format_weight(w)))
