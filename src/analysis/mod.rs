@@ -2,4 +2,4 @@
 
 mod stats;
 
-pub use stats::{head_max, row_sums};
+pub use stats::head_max;

@@ -278,7 +278,8 @@ pub fn App() -> impl IntoView {
 
     // Hub models always come from the URL's `hub` (or the build default), even when the
     // current model is a bundled one.
-    let hub_model = move |repo: &str| ModelSource { hub: url_params().source.hub, repo: repo.to_string(), revision: "main".into() };
+    let hub = StoredValue::new(params.source.hub.clone());
+    let hub_model = move |repo: &str| ModelSource { hub: hub.get_value(), repo: repo.to_string(), revision: "main".into() };
     let models_url_pick = models_url.clone();
     let pick_model = move |value: String| {
         if let Some(repo) = value.strip_prefix("bundled:") {
