@@ -6,6 +6,7 @@
 //! - [`analysis`]: pure functions on attention (head mean, entropy, …).
 //! - [`viz`]: pure layout and colour maths for the canvas views.
 //! - [`protocol`]: the messages between the page and the engine's Web Worker.
+//! - [`slice`]: what each view asks the worker for, cut from a run's attention.
 //! - `net`, `ui`, `worker` (wasm32 only): fetch/progress, Leptos components, the worker loop.
 
 pub mod analysis;
@@ -14,6 +15,7 @@ pub mod catalog;
 pub mod export;
 pub mod model;
 pub mod protocol;
+pub mod slice;
 pub mod ui;
 pub mod viz;
 

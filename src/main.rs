@@ -1,12 +1,12 @@
 //! The page's entry point (trunk builds it for wasm32). Everything lives in the library.
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 fn main() {
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(attention_viz::ui::App);
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(all(target_arch = "wasm32", feature = "page")))]
 fn main() {
     eprintln!("attention-viz is a web page: run `make serve` (or `trunk serve`) to build and open it");
 }

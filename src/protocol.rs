@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::ViewOptions;
 use crate::attention::Shape;
 use crate::model::Token;
 
@@ -34,22 +35,52 @@ impl ModelSource {
     }
 }
 
-/// A matrix a view can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What a view can ask the worker for. Each view asks only for what it draws, so the page
+/// never holds the whole `[layers, heads, seq, seq]` tensor (151 MB for bert-base at 512 tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SliceKind {
-    /// One head's `seq × seq` probabilities.
+    /// One head's `m × m` probabilities (heatmap). `dims = [m, m]`.
     Head { layer: usize, head: usize },
+    /// Every head of one layer (head view). `dims = [heads, m, m]`.
+    Layer { layer: usize },
+    /// Every head, each shrunk to at most `side × side` (model view), followed by one entropy
+    /// per head computed at full resolution. `dims = [layers, heads, s, s]`, then
+    /// `layers × heads` entropies.
+    Thumbnails { side: usize },
+    /// One head's queries and keys over the raw tokens (neuron view; options do not apply).
+    /// `dims = [2, seq, head_dim]`: q then k.
+    QueryKey { layer: usize, head: usize },
 }
 
-/// Page → worker.
+impl SliceKind {
+    /// Whether the view options (merge, hide specials) change this slice.
+    pub fn uses_options(&self) -> bool {
+        !matches!(self, SliceKind::QueryKey { .. })
+    }
+
+    /// How many floats a slice of these `dims` carries (see each variant).
+    pub fn expected_len(&self, dims: &[usize]) -> Option<usize> {
+        let product = dims.iter().try_fold(1usize, |a, d| a.checked_mul(*d))?;
+        match (self, dims) {
+            (SliceKind::Head { .. }, [_, _]) | (SliceKind::Layer { .. }, [_, _, _]) => Some(product),
+            (SliceKind::QueryKey { .. }, [2, _, _]) => Some(product),
+            (SliceKind::Thumbnails { .. }, [l, h, _, _]) => product.checked_add(l.checked_mul(*h)?),
+            _ => None,
+        }
+    }
+}
+
+/// Page → worker. Loads and runs carry ids chosen by the page; every answer names the id it
+/// belongs to, so the page can tell a current answer from a superseded one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Download (with progress) and load a model, replacing the current one.
-    Load { source: ModelSource },
-    /// Tokenize and run; `id` lets the page drop answers to superseded runs.
+    /// Download (with progress) and load a model, replacing the current one. A load still in
+    /// progress is aborted.
+    Load { id: u64, source: ModelSource },
+    /// Tokenize and run. The previous run's tensor stays until this one succeeds.
     Run { id: u64, text: String, pair: Option<String> },
-    /// A matrix of the run `run`.
-    Slice { run: u64, kind: SliceKind },
+    /// A slice of run `run`, with the view options applied.
+    Slice { run: u64, kind: SliceKind, options: ViewOptions },
 }
 
 /// Which request an error answers.
@@ -77,14 +108,16 @@ pub struct ModelInfo {
 pub enum Response {
     /// The worker's wasm is initialised and listening (messages sent earlier would be lost).
     WorkerReady,
-    /// Download progress of one file (`total` from `Content-Length`, when sent).
-    Progress { file: String, received: u64, total: Option<u64> },
-    /// Downloads are done; parsing and building the model.
-    Parsing,
-    Loaded { info: ModelInfo },
+    /// Download progress of one file of load `load` (`total` from `Content-Length`, when sent).
+    Progress { load: u64, file: String, received: u64, total: Option<u64> },
+    /// Load `load` has its files; parsing and building the model.
+    Parsing { load: u64 },
+    Loaded { load: u64, info: ModelInfo },
     Ran { id: u64, tokens: Vec<Token>, truncated: bool, shape: Shape, ms: f64 },
-    /// The matrix follows as a transferred `Float32Array`.
-    Slice { run: u64, kind: SliceKind, rows: usize, cols: usize },
+    /// The data follows as a transferred `Float32Array` laid out as `kind` says.
+    Slice { run: u64, kind: SliceKind, options: ViewOptions, dims: Vec<usize> },
+    /// `id` is the load id for [`Stage::Load`], the run id for [`Stage::Run`] and
+    /// [`Stage::Slice`]; `None` when the worker cannot tell (a crash).
     Error { stage: Stage, id: Option<u64>, message: String },
 }
 
@@ -127,8 +160,27 @@ mod tests {
     fn messages_round_trip_through_json() {
         let r = Request::Run { id: 7, text: "a \"b\"".into(), pair: Some("c".into()) };
         assert_eq!(Request::from_json(&r.to_json()).unwrap(), r);
+        let s = Request::Slice {
+            run: 3,
+            kind: SliceKind::Thumbnails { side: 48 },
+            options: ViewOptions { hide_special: true, merge_words: false },
+        };
+        assert_eq!(Request::from_json(&s.to_json()).unwrap(), s);
         let e = Response::Error { stage: Stage::Load, id: None, message: "404".into() };
         assert_eq!(Response::from_json(&e.to_json()).unwrap(), e);
         assert!(Request::from_json("{}").is_err());
+    }
+
+    #[test]
+    fn slice_lengths_follow_their_dims() {
+        let head = SliceKind::Head { layer: 0, head: 0 };
+        assert_eq!(head.expected_len(&[3, 3]), Some(9));
+        assert_eq!(head.expected_len(&[2, 3, 3]), None);
+        assert_eq!(SliceKind::Layer { layer: 1 }.expected_len(&[12, 4, 4]), Some(192));
+        assert_eq!(SliceKind::Thumbnails { side: 2 }.expected_len(&[6, 12, 2, 2]), Some(6 * 12 * 4 + 72));
+        assert_eq!(SliceKind::QueryKey { layer: 0, head: 0 }.expected_len(&[2, 5, 32]), Some(320));
+        assert_eq!(SliceKind::QueryKey { layer: 0, head: 0 }.expected_len(&[3, 5, 32]), None);
+        assert_eq!(head.expected_len(&[usize::MAX, 2]), None);
+        assert!(!SliceKind::QueryKey { layer: 0, head: 0 }.uses_options());
     }
 }

@@ -11,7 +11,7 @@ mod error;
 pub mod synthetic;
 mod tokenize;
 
-pub use bert::{BertEncoder, EncoderOutput};
+pub use bert::{BertEncoder, EncoderOutput, QueryKey};
 pub use checkpoint::{canonical_name, Checkpoint};
 pub use config::{Activation, Config};
 pub use engine::{Engine, Run};

@@ -26,6 +26,11 @@ pub struct Token {
     pub end: usize,
     /// `[CLS]`, `[SEP]` and the like.
     pub special: bool,
+    /// Index of the pre-tokenized word this piece belongs to, within its input (`word_ids()` in
+    /// `transformers`); `None` for special tokens. Pieces of one word share it, which is how the
+    /// views merge WordPiece/BPE pieces back into words.
+    #[serde(default)]
+    pub word: Option<u32>,
 }
 
 /// A tokenized input, ready for the encoder.
@@ -78,6 +83,7 @@ impl TokenizerWrapper {
             .map_err(|e| Error::Tokenize(e.to_string()))?;
         let special = enc.get_special_tokens_mask();
         let seqs = enc.get_sequence_ids();
+        let words = enc.get_word_ids();
         let tokens = (0..enc.len())
             .map(|i| {
                 let (start, end) = enc.get_offsets()[i];
@@ -89,6 +95,7 @@ impl TokenizerWrapper {
                     start,
                     end,
                     special: special[i] == 1,
+                    word: words.get(i).copied().flatten(),
                 }
             })
             .collect();

@@ -4,14 +4,14 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ReadableStreamDefaultReader, Response};
+use web_sys::{AbortSignal, ReadableStreamDefaultReader, RequestInit, Response};
 
 #[wasm_bindgen]
 extern "C" {
     /// The global `fetch`: `Window` and `WorkerGlobalScope` both have it, but web-sys binds it
     /// per type; binding the global directly keeps one code path for both.
     #[wasm_bindgen(js_name = fetch)]
-    fn global_fetch(url: &str) -> js_sys::Promise;
+    fn global_fetch(request: &web_sys::Request) -> js_sys::Promise;
 }
 
 /// Why a download failed, worded for the person looking at the page.
@@ -23,6 +23,8 @@ pub enum NetError {
     Status { url: String, status: u16, text: String },
     /// The body broke off while reading.
     Interrupted { url: String, detail: String },
+    /// The caller aborted the request (a newer load replaced it, or Cancel).
+    Aborted { url: String },
 }
 
 impl std::fmt::Display for NetError {
@@ -41,6 +43,7 @@ impl std::fmt::Display for NetError {
             ),
             NetError::Status { url, status, text } => write!(f, "{url} answered {status} {text}"),
             NetError::Interrupted { url, detail } => write!(f, "download of {url} broke off: {detail}"),
+            NetError::Aborted { url } => write!(f, "download of {url} was cancelled"),
         }
     }
 }
@@ -52,11 +55,31 @@ fn describe(e: &JsValue) -> String {
         .unwrap_or_else(|| "unknown error".into())
 }
 
+fn is_abort(e: &JsValue, signal: Option<&AbortSignal>) -> bool {
+    signal.is_some_and(|s| s.aborted())
+        || e.dyn_ref::<js_sys::Error>().is_some_and(|e| String::from(e.name()) == "AbortError")
+}
+
 /// Downloads `url` fully, calling `progress(received, total)` as chunks arrive
-/// (`total` from `Content-Length`, when the server sends it).
-pub async fn fetch_bytes(url: &str, mut progress: impl FnMut(u64, Option<u64>)) -> Result<Vec<u8>, NetError> {
-    let unreachable = |e: JsValue| NetError::Unreachable { url: url.to_string(), detail: describe(&e) };
-    let resp: Response = JsFuture::from(global_fetch(url))
+/// (`total` from `Content-Length`, when the server sends it). Aborting `signal` stops the
+/// request on the wire (the server sees the connection close) and gives [`NetError::Aborted`].
+pub async fn fetch_bytes(
+    url: &str,
+    signal: Option<&AbortSignal>,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, NetError> {
+    let aborted = || NetError::Aborted { url: url.to_string() };
+    let unreachable = |e: JsValue| {
+        if is_abort(&e, signal) {
+            aborted()
+        } else {
+            NetError::Unreachable { url: url.to_string(), detail: describe(&e) }
+        }
+    };
+    let init = RequestInit::new();
+    init.set_signal(signal);
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(unreachable)?;
+    let resp: Response = JsFuture::from(global_fetch(&request))
         .await
         .map_err(unreachable)?
         .dyn_into()
@@ -70,7 +93,13 @@ pub async fn fetch_bytes(url: &str, mut progress: impl FnMut(u64, Option<u64>)) 
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let interrupted = |e: JsValue| NetError::Interrupted { url: url.to_string(), detail: describe(&e) };
+    let interrupted = |e: JsValue| {
+        if is_abort(&e, signal) {
+            aborted()
+        } else {
+            NetError::Interrupted { url: url.to_string(), detail: describe(&e) }
+        }
+    };
     let Some(body) = resp.body() else {
         progress(0, total);
         return Ok(Vec::new());
@@ -102,6 +131,6 @@ pub async fn fetch_bytes(url: &str, mut progress: impl FnMut(u64, Option<u64>)) 
 
 /// Downloads a small text file (no progress).
 pub async fn fetch_text(url: &str) -> Result<String, NetError> {
-    let bytes = fetch_bytes(url, |_, _| {}).await?;
+    let bytes = fetch_bytes(url, None, |_, _| {}).await?;
     String::from_utf8(bytes).map_err(|e| NetError::Interrupted { url: url.into(), detail: e.to_string() })
 }

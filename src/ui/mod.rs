@@ -1,15 +1,32 @@
-//! The page. `state` and `theme` are plain types (natively tested); the components, the canvas
-//! drawing and the worker client exist only in the wasm build.
+//! The page. `state`, `selection`, `slices` and `theme` are plain types (natively tested); the
+//! components, the canvas drawing and the worker client exist only in the wasm build of the
+//! page (feature `page`).
 
+pub mod selection;
+pub mod slices;
 pub mod state;
 pub mod theme;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod app;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod canvas;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod client;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod head_view;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod head_view_draw;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod heatmap;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod model_view;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod neuron_view;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod session;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod views;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 pub use app::App;

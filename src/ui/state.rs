@@ -70,22 +70,6 @@ pub struct RunView {
     pub ms: f64,
 }
 
-/// One head's matrix, received from the worker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HeadMatrix {
-    pub run: u64,
-    pub layer: usize,
-    pub head: usize,
-    pub n: usize,
-    pub data: Vec<f32>,
-}
-
-impl HeadMatrix {
-    pub fn get(&self, from: usize, to: usize) -> Option<f32> {
-        (from < self.n && to < self.n).then(|| self.data.get(from * self.n + to).copied()).flatten()
-    }
-}
-
 /// What the URL asks for: `?hub=…&model=…&revision=…&text=…&pair=…`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UrlParams {
@@ -146,14 +130,5 @@ mod tests {
         let over = LoadState::Downloading { file: "x".into(), index: 0, received: 12, total: Some(10) };
         assert_eq!(over.fraction(), Some(1.0));
         assert!(!LoadState::Failed("x".into()).is_loading());
-    }
-
-    #[test]
-    fn head_matrix_lookup_is_bounds_checked() {
-        let m = HeadMatrix { run: 1, layer: 0, head: 0, n: 2, data: vec![0.1, 0.9, 0.5, 0.5] };
-        assert_eq!(m.get(0, 1), Some(0.9));
-        assert_eq!(m.get(2, 0), None);
-        let short = HeadMatrix { data: vec![0.1], ..m };
-        assert_eq!(short.get(1, 1), None);
     }
 }

@@ -2,10 +2,18 @@
 //! a thin layer in `ui`.
 
 mod colour;
+mod head_view;
 mod heatmap;
+mod model_view;
+mod neuron;
+mod palette;
 
 pub use colour::{ColourScale, Rgb};
+pub use head_view::{HeadViewLayout, Side, StripLayout};
 pub use heatmap::{HeatmapLayout, Rect};
+pub use palette::{head_colour, HEAD_COLOURS};
+pub use model_view::GridLayout;
+pub use neuron::{NeuronHit, NeuronLayout};
 
 /// The weight as the tooltip and exports print it (6 decimals: tests compare to 1e-5).
 pub fn format_weight(w: f32) -> String {

@@ -1,0 +1,220 @@
+//! BertViz's head view on canvas: "from" tokens left, "to" tokens right, one line per weight
+//! whose opacity is the weight, one colour per head. Hover (or tap) a token to keep only its
+//! lines — drawn on an overlay that veils the base picture, so hover never redraws the base —
+//! and read its weights per head in the strip below.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlCanvasElement, KeyboardEvent, MouseEvent};
+
+use super::canvas;
+use super::head_view_draw::{draw_base, draw_focus, draw_strip, Lines};
+use super::selection::step;
+use super::session::Session;
+use crate::analysis::PairFilter;
+use crate::protocol::SliceKind;
+use crate::viz::{format_weight, head_colour, HeadViewLayout, Side, StripLayout};
+
+const MAX_LABEL_PX: f64 = 120.0;
+
+#[component]
+pub fn HeadView(session: Session) -> impl IntoView {
+    let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
+    let overlay_ref = NodeRef::<leptos::html::Canvas>::new();
+    let strip_ref = NodeRef::<leptos::html::Canvas>::new();
+    let wrap_ref = NodeRef::<leptos::html::Div>::new();
+    let lines = StoredValue::new(None::<Lines>);
+    let strip_layout = StoredValue::new(None::<StripLayout>);
+    let hover = RwSignal::new(None::<(Side, usize)>);
+    let pinned = RwSignal::new(None::<(Side, usize)>);
+    let strip_hover = RwSignal::new(None::<(usize, usize)>);
+    let strip_pos = RwSignal::new((0.0f64, 0.0f64));
+    // Bumped after each base drawing, so the focus overlay and the strip follow it.
+    let base_tick = RwSignal::new(0u64);
+    let target = Memo::new(move |_| session.selection.with(|s| (s.layer, s.active_heads(), s.strongest, s.pair_filter)));
+    let focus = move || hover.get().or(pinned.get());
+    let has_pair = move || session.axis.with(|a| a.iter().any(|u| u.segment == 1));
+
+    // Base picture: every line of every shown head.
+    Effect::new(move |_| {
+        session.width_tick.track();
+        let (layer, heads, strongest, filter) = target.get();
+        let Some(slice) = session.slice(SliceKind::Layer { layer }) else { return };
+        let (Some(canvas), Some(overlay)) = (canvas_ref.get(), overlay_ref.get()) else { return };
+        let axis = session.axis.get();
+        let m = axis.len();
+        let Some(&total_heads) = slice.dims.first() else { return };
+        if slice.dims != [total_heads, m, m] {
+            return;
+        }
+        let started = canvas::now_ms();
+        let canvas: HtmlCanvasElement = canvas.unchecked_into();
+        let Some(measure) = canvas::context(&canvas) else { return };
+        measure.set_font(canvas::FONT);
+        let (labels, label_w) = canvas::fit_all(&measure, axis.iter().map(|u| u.label.clone()), MAX_LABEL_PX);
+        let b_start = axis.iter().position(|u| u.segment == 1);
+        let avail = canvas::avail_width(wrap_ref.get().map(|w| w.unchecked_into()).as_ref());
+        let layout = HeadViewLayout::new(m, label_w, avail, b_start);
+        let l = Lines {
+            layout,
+            labels,
+            segments: axis.iter().map(|u| u.segment).collect(),
+            special: axis.iter().map(|u| u.special).collect(),
+            heads,
+            data: slice.clone(),
+            strongest,
+            filter,
+        };
+        let palette = session.theme.get().palette();
+        let count = draw_base(&canvas, &l, palette);
+        let overlay: HtmlCanvasElement = overlay.unchecked_into();
+        let _ = canvas::prepare(&overlay, layout.width, layout.height);
+        canvas::set_attrs(
+            &canvas,
+            &[
+                ("data-n", m.to_string()),
+                ("data-layer", layer.to_string()),
+                ("data-heads", l.heads.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",")),
+                ("data-filter", filter.name().to_string()),
+                ("data-line-count", count.to_string()),
+                ("data-left-x", layout.left_x.to_string()),
+                ("data-right-x", layout.right_x.to_string()),
+                ("data-ys", (0..m).map(|i| format!("{:.1}", layout.y(i))).collect::<Vec<_>>().join(",")),
+                ("data-labels", l.labels.join("\u{1f}")),
+            ],
+        );
+        canvas::record_draw(&canvas, started);
+        session.mark_drawn();
+        lines.set_value(Some(l));
+        base_tick.update(|t| *t += 1);
+    });
+
+    // Focus: the overlay and the strip only.
+    Effect::new(move |_| {
+        let f = focus();
+        base_tick.track();
+        let palette = session.theme.get_untracked().palette();
+        if let Some(overlay) = overlay_ref.get() {
+            draw_focus(&overlay.unchecked_into(), lines, f, palette);
+        }
+        if let Some(strip) = strip_ref.get() {
+            let strip: HtmlCanvasElement = strip.unchecked_into();
+            let avail = canvas::avail_width(wrap_ref.get().map(|w| w.unchecked_into()).as_ref());
+            strip_layout.set_value(draw_strip(&strip, lines, f, palette, avail));
+        }
+    });
+
+    let on_move = move |ev: MouseEvent| {
+        let at = lines.with_value(|l| l.as_ref().and_then(|l| l.layout.token_at(ev.offset_x() as f64, ev.offset_y() as f64)));
+        if at != hover.get_untracked() {
+            hover.set(at);
+        }
+    };
+    // Click (or tap) pins the focus, so touch screens get it too; clicking it again unpins.
+    let on_click = move |ev: MouseEvent| {
+        let at = lines.with_value(|l| l.as_ref().and_then(|l| l.layout.token_at(ev.offset_x() as f64, ev.offset_y() as f64)));
+        pin(session, pinned, if at == pinned.get_untracked() { None } else { at });
+    };
+    let on_key = move |ev: KeyboardEvent| {
+        let Some(n) = lines.with_value(|l| l.as_ref().map(|l| l.layout.n)) else { return };
+        let (side, i) = pinned.get_untracked().unwrap_or((Side::From, 0));
+        let next = match ev.key().as_str() {
+            "ArrowUp" => Some((side, step(i, -1, n))),
+            "ArrowDown" => Some((side, step(i, 1, n))),
+            "ArrowLeft" => Some((Side::From, i)),
+            "ArrowRight" => Some((Side::To, i)),
+            "Escape" => None,
+            _ => return,
+        };
+        ev.prevent_default();
+        pin(session, pinned, next);
+    };
+    let on_strip_move = move |ev: MouseEvent| {
+        let (x, y) = (ev.offset_x() as f64, ev.offset_y() as f64);
+        strip_pos.set((x, y));
+        let cell = strip_layout.with_value(|s| s.as_ref().and_then(|s| s.cell_at(x, y)));
+        if cell != strip_hover.get_untracked() {
+            strip_hover.set(cell);
+        }
+    };
+    let strip_tip = move || {
+        let (row, col) = strip_hover.get()?;
+        let f = focus()?;
+        lines.with_value(|l| {
+            let l = l.as_ref()?;
+            let h = *l.heads.get(row)?;
+            let w = l.focus_weight(h, f, col)?;
+            let (from, to) = match f.0 {
+                Side::From => (l.labels.get(f.1)?, l.labels.get(col)?),
+                Side::To => (l.labels.get(col)?, l.labels.get(f.1)?),
+            };
+            Some(format!("head {h} · {from} → {to} : {}", format_weight(w)))
+        })
+    };
+
+    let heads_count = move || session.selection.with(|s| s.heads.len());
+    let chips = move || {
+        (0..heads_count())
+            .map(|h| {
+                let on = move || session.selection.with(|s| s.heads.get(h).copied().unwrap_or(false));
+                let c = head_colour(h);
+                view! {
+                    <button class="chip" data-testid=format!("head-chip-{h}") aria-pressed=move || on().to_string()
+                        class:off=move || !on()
+                        title="Click: show or hide this head. Double-click: only this head (again: all heads)."
+                        on:click=move |_| session.selection.update(|s| s.toggle_head(h))
+                        on:dblclick=move |_| session.selection.update(|s| s.solo_head(h))>
+                        <span class="swatch" style:background=c.css()></span>{h.to_string()}
+                    </button>
+                }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <div class="head-controls">
+            <div class="chips" role="group" aria-label="Heads">{chips}</div>
+            <Show when=has_pair>
+                <label>"Sentences "<select data-testid="pair-filter" on:change=move |ev| {
+                    let f = PairFilter::from_name(&event_target_value(&ev)).unwrap_or_default();
+                    session.selection.update(|s| s.pair_filter = f);
+                }>
+                    {PairFilter::ALL.into_iter().map(|f| view! {
+                        <option value=f.name() selected=move || session.selection.with(|s| s.pair_filter == f)>{f.label()}</option>
+                    }).collect_view()}
+                </select></label>
+            </Show>
+        </div>
+        <p class="caption">"Left: the token attending (from). Right: the token attended to. Line opacity is the weight; one colour per head. Hover or tap a token to see only its lines; arrow keys move the focus."</p>
+        <div class="canvas-wrap" node_ref=wrap_ref tabindex="0" role="img" aria-label="Head view" on:keydown=on_key>
+            <canvas data-testid="head-view" node_ref=canvas_ref
+                data-focus=move || focus().map(|(s, i)| format!("{}:{i}", s.name())).unwrap_or_default()
+                on:mousemove=on_move on:mouseleave=move |_| hover.set(None) on:click=on_click></canvas>
+            <canvas class="overlay" data-testid="head-view-overlay" node_ref=overlay_ref></canvas>
+        </div>
+        <div class="canvas-wrap strip-wrap" class:hidden=move || focus().is_none()>
+            <p class="caption">{move || focus().map(|(s, _)| match s {
+                Side::From => "Where the focused token attends, per head (hover for the numbers):",
+                Side::To => "Who attends to the focused token, per head (hover for the numbers):",
+            })}</p>
+            <canvas data-testid="head-strip" node_ref=strip_ref on:mousemove=on_strip_move
+                on:mouseleave=move |_| strip_hover.set(None)></canvas>
+            <Show when=move || strip_tip().is_some()>
+                <div class="tooltip" data-testid="strip-tooltip"
+                    style:left=move || format!("{}px", strip_pos.get().0 + 14.0)
+                    style:top=move || format!("{}px", strip_pos.get().1 + 40.0)>
+                    {move || strip_tip().unwrap_or_default()}
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// Pins the focus and shares its token with the other views.
+fn pin(session: Session, pinned: RwSignal<Option<(Side, usize)>>, at: Option<(Side, usize)>) {
+    pinned.set(at);
+    if let Some((_, unit)) = at {
+        let raw = session.axis.with_untracked(|a| a.get(unit).and_then(|u| u.members.first().copied()));
+        session.selection.update(|s| s.token = raw);
+    }
+}
