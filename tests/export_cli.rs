@@ -6,7 +6,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Golden, WEIGHT_TOL};
+use common::{check_all_qk, Golden, GoldenQk, WEIGHT_TOL};
+use attention_viz::model::QueryKey;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,6 +25,49 @@ fn golden(name: &str) -> Golden {
         &std::fs::read(dir.join(format!("{name}.json"))).unwrap(),
         &std::fs::read(dir.join(format!("{name}.attn.gz"))).unwrap(),
     )
+}
+
+fn golden_qk(g: &Golden) -> GoldenQk {
+    GoldenQk::parse(g, &std::fs::read(root().join("tests/golden/fixtures").join(&g.qk_file)).unwrap())
+}
+
+/// Splits `[layers, heads, seq, head_dim]` flat q and k into one [`QueryKey`] per layer.
+fn per_layer(shape: [usize; 4], q: &[f32], k: &[f32]) -> Vec<QueryKey> {
+    let [l, heads, seq, head_dim] = shape;
+    let per = heads * seq * head_dim;
+    assert_eq!((q.len(), k.len()), (l * per, l * per));
+    (0..l)
+        .map(|i| QueryKey {
+            heads,
+            seq,
+            head_dim,
+            q: q[i * per..(i + 1) * per].to_vec(),
+            k: k[i * per..(i + 1) * per].to_vec(),
+        })
+        .collect()
+}
+
+/// Parses a float32 `.npy`: its header and its data.
+fn read_npy(path: &std::path::Path) -> (String, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap().to_string();
+    assert!(header.contains("'descr': '<f4'"), "{header}");
+    let data = bytes[10 + hlen..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    (header, data)
+}
+
+/// Flattens nested JSON arrays of numbers, checking every level's length against `shape`.
+fn flatten(v: &serde_json::Value, shape: &[usize], out: &mut Vec<f32>) {
+    match shape.split_first() {
+        None => out.push(v.as_f64().unwrap() as f32),
+        Some((&n, rest)) => {
+            let a = v.as_array().unwrap();
+            assert_eq!(a.len(), n, "nested length vs shape {shape:?}");
+            a.iter().for_each(|x| flatten(x, rest, out));
+        }
+    }
 }
 
 fn export(args: &[&str]) -> std::process::Output {
@@ -63,6 +107,7 @@ fn json_export_matches_pytorch() {
     assert_eq!(flat.len(), g.attention.len());
     let worst = flat.iter().zip(&g.attention).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(worst <= WEIGHT_TOL, "JSON weights off by {worst}");
+    assert!(doc.get("queries").is_none() && doc.get("keys").is_none(), "q/k only with --qk");
 }
 
 #[test]
@@ -76,6 +121,7 @@ fn npy_export_is_float32_with_the_attention_shape() {
     let side = out.with_extension("tokens.json");
     let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&side).unwrap()).unwrap();
     let _ = (std::fs::remove_file(&out), std::fs::remove_file(&side));
+    assert!(!out.with_extension("q.npy").exists(), "q/k files only with --qk");
 
     assert_eq!(&bytes[..6], b"\x93NUMPY");
     let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
@@ -89,6 +135,63 @@ fn npy_export_is_float32_with_the_attention_shape() {
     assert!(worst <= WEIGHT_TOL, ".npy weights off by {worst}");
     assert_eq!(meta["tokens"], serde_json::json!(g.tokens));
     assert!(meta.get("attention").is_none_or(|a| a.as_array().is_some_and(|a| a.is_empty())));
+}
+
+#[test]
+fn json_export_with_qk_has_queries_and_keys_matching_pytorch() {
+    let g = golden("pair");
+    let gqk = golden_qk(&g);
+    let out = tmp("pair-qk.json");
+    let model = model_dir();
+    let o = export(&[
+        "--model", model.to_str().unwrap(), "--text", &g.text, "--pair", g.pair.as_deref().unwrap(),
+        "--qk", "--format", "json", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(doc["tokens"], serde_json::json!(g.tokens));
+    let (mut q, mut k, mut att) = (Vec::new(), Vec::new(), Vec::new());
+    flatten(&doc["queries"], &g.qk_shape, &mut q);
+    flatten(&doc["keys"], &g.qk_shape, &mut k);
+    flatten(&doc["attention"], &g.shape, &mut att);
+    let worst = att.iter().zip(&g.attention).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst <= WEIGHT_TOL, "JSON weights off by {worst}");
+    let (wq, wk) = check_all_qk(&g, &gqk, &per_layer(g.qk_shape, &q, &k));
+    println!("json --qk: max |ours - PyTorch| q = {wq:.2e}, k = {wk:.2e}");
+}
+
+#[test]
+fn npy_export_with_qk_writes_q_and_k_files_matching_pytorch() {
+    let g = golden("bank");
+    let gqk = golden_qk(&g);
+    let out = tmp("bank-qk.npy");
+    let model = model_dir();
+    let o = export(&[
+        "--model", model.to_str().unwrap(), "--text", &g.text, "--format", "npy", "--qk", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stem = out.to_str().unwrap().strip_suffix(".npy").unwrap().to_string();
+    let (qpath, kpath) = (PathBuf::from(format!("{stem}.q.npy")), PathBuf::from(format!("{stem}.k.npy")));
+    let side = out.with_extension("tokens.json");
+    let (qh, q) = read_npy(&qpath);
+    let (kh, k) = read_npy(&kpath);
+    let (_, att) = read_npy(&out);
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&side).unwrap()).unwrap();
+    for p in [&out, &side, &qpath, &kpath] {
+        let _ = std::fs::remove_file(p);
+    }
+    let [l, h, n, d] = g.qk_shape;
+    for header in [&qh, &kh] {
+        assert!(header.contains(&format!("'shape': ({l}, {h}, {n}, {d})")), "{header}");
+    }
+    let worst = att.iter().zip(&g.attention).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(att.len() == g.attention.len() && worst <= WEIGHT_TOL, ".npy weights off by {worst}");
+    let (wq, wk) = check_all_qk(&g, &gqk, &per_layer(g.qk_shape, &q, &k));
+    println!("npy --qk: max |ours - PyTorch| q = {wq:.2e}, k = {wk:.2e}");
+    // The side file stays metadata only.
+    assert_eq!(meta["tokens"], serde_json::json!(g.tokens));
+    assert!(meta.get("queries").is_none() && meta.get("keys").is_none() && meta.get("attention").is_none());
 }
 
 #[test]

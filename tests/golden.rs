@@ -1,5 +1,5 @@
 //! The engine against Hugging Face transformers (PyTorch) on all-MiniLM-L6-v2: token ids,
-//! offsets and every attention weight of six inputs.
+//! offsets, every attention weight and every per-head query and key of six inputs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
 
 mod common;
@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use attention_viz::model::{canonical_name, Engine};
 use candle_core::{DType, Device, Tensor};
-use common::{check_run, Golden, CASES};
+use common::{check_all_qk, check_qk, check_run, Golden, GoldenQk, CASES};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -62,6 +62,10 @@ fn golden(name: &str) -> Golden {
     Golden::parse(&json, &gz)
 }
 
+fn golden_qk(g: &Golden) -> GoldenQk {
+    GoldenQk::parse(g, &read(root().join("tests/golden/fixtures").join(&g.qk_file)))
+}
+
 #[test]
 fn all_six_inputs_match_pytorch_to_1e5() {
     for name in CASES {
@@ -70,6 +74,53 @@ fn all_six_inputs_match_pytorch_to_1e5() {
         let worst = check_run(&g, &run);
         println!("{name:>10}: {:>3} tokens, max |ours - PyTorch| = {worst:.2e}", g.input_ids.len());
     }
+}
+
+#[test]
+fn queries_and_keys_match_pytorch_layer_by_layer_and_in_one_pass() {
+    let e = engine();
+    for name in CASES {
+        let g = golden(name);
+        let gqk = golden_qk(&g);
+        let encoded = e.encode(&g.text, g.pair.as_deref()).unwrap();
+        let (run, all) = e.run_with_qk(&g.text, g.pair.as_deref()).unwrap();
+        // One pass: the attention is exactly what `run` gives, and it still matches PyTorch.
+        assert_eq!(run.attention, e.run(&g.text, g.pair.as_deref()).unwrap().attention, "{name}: run_with_qk vs run");
+        check_run(&g, &run);
+        let (wq, wk) = check_all_qk(&g, &gqk, &all);
+        // Layer by layer, stopping early: the same numbers as the full pass.
+        for (layer, full) in all.iter().enumerate() {
+            let one = e.queries_keys(&encoded, layer).unwrap();
+            check_qk(&g, &gqk, layer, &one);
+            assert_eq!(&one, full, "{name}: queries_keys({layer}) vs run_with_qk");
+            assert_eq!(one.query(0, 0), Some(&one.q[..one.head_dim]));
+            assert_eq!(one.key(one.heads - 1, one.seq - 1), Some(&one.k[one.k.len() - one.head_dim..]));
+            assert_eq!((one.query(one.heads, 0), one.key(0, one.seq)), (None, None));
+        }
+        println!("{name:>10}: {:>3} tokens, max |ours - PyTorch| q = {wq:.2e}, k = {wk:.2e}", g.input_ids.len());
+    }
+}
+
+#[test]
+fn queries_keys_rejects_bad_layers_and_inputs_with_messages() {
+    let e = engine();
+    let encoded = e.encode("He went to the bank.", None).unwrap();
+    let layers = e.config().num_hidden_layers;
+    for layer in [layers, layers + 1, usize::MAX] {
+        let m = e.queries_keys(&encoded, layer).expect_err("out of range").to_string();
+        assert!(m.contains(&format!("layer {layer}")) && m.contains(&format!("{layers} layer")), "{m}");
+    }
+    // An input longer than the position table (`encode` never makes one; a caller could).
+    let mut long = e.encode(&"word ".repeat(700), None).unwrap();
+    let extra = long.tokens[1..100].to_vec();
+    long.tokens.extend(extra);
+    let m = e.queries_keys(&long, 0).expect_err("too long").to_string();
+    assert!(m.contains("512 positions"), "{m}");
+    // Ids the vocabulary does not have.
+    let mut bad = encoded.clone();
+    bad.tokens[1].id = 1_000_000;
+    let m = e.queries_keys(&bad, 0).expect_err("bad id").to_string();
+    assert!(m.contains("vocabulary"), "{m}");
 }
 
 /// Re-saves MiniLM's weights with a mapping of names, values converted to `dtype`.

@@ -57,7 +57,7 @@ fn describe(e: &JsValue) -> String {
 
 fn is_abort(e: &JsValue, signal: Option<&AbortSignal>) -> bool {
     signal.is_some_and(|s| s.aborted())
-        || e.dyn_ref::<js_sys::Error>().is_some_and(|e| String::from(e.name()) == "AbortError")
+        || e.dyn_ref::<js_sys::Error>().is_some_and(|e| e.name() == "AbortError")
 }
 
 /// Downloads `url` fully, calling `progress(received, total)` as chunks arrive

@@ -140,10 +140,10 @@ impl Session {
         if !matches!(self.load.get_untracked(), LoadState::Ready(_)) {
             return;
         }
-        let Some(id) = self.queue.try_update_value(RunQueue::request).flatten() else { return };
+        let input = (self.text.get_untracked(), self.pair_on.get_untracked().then(|| self.pair.get_untracked()));
+        let Some(id) = self.queue.try_update_value(|q| q.request(&input)).flatten() else { return };
         self.busy.set(true);
-        let pair = self.pair_on.get_untracked().then(|| self.pair.get_untracked());
-        self.send(&Request::Run { id, text: self.text.get_untracked(), pair });
+        self.send(&Request::Run { id, text: input.0, pair: input.1 });
     }
 
     /// The slice `kind` of the current run under the current options, if it has arrived; asks

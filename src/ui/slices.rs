@@ -116,23 +116,33 @@ impl SliceCache {
     }
 }
 
+/// The input of a run: the text and the optional second sentence.
+pub type RunInput = (String, Option<String>);
+
 /// At most one run in flight plus the latest pending edit: typing while a slow run computes
-/// does not queue stale runs behind it, and the next run always takes the newest text.
+/// does not queue stale runs behind it, and the next run always takes the newest text. An input
+/// equal to the last one sent is not sent again (the debounce of an edit can fire after the
+/// run that already carries it was sent).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct RunQueue {
     next_id: u64,
     in_flight: Option<u64>,
     waiting: bool,
+    last_sent: Option<RunInput>,
 }
 
 impl RunQueue {
-    /// The user asked for a run: `Some(id)` to send now, or `None` when one is in flight (the
-    /// newest text is sent when it finishes).
-    pub fn request(&mut self) -> Option<u64> {
+    /// The user asked to run `input`: `Some(id)` to send now, or `None` when one is in flight
+    /// (the newest input is asked for again when it finishes) or `input` was the last sent.
+    pub fn request(&mut self, input: &RunInput) -> Option<u64> {
         if self.in_flight.is_some() {
             self.waiting = true;
             return None;
         }
+        if self.last_sent.as_ref() == Some(input) {
+            return None;
+        }
+        self.last_sent = Some(input.clone());
         self.next_id += 1;
         self.in_flight = Some(self.next_id);
         Some(self.next_id)
@@ -156,6 +166,7 @@ impl RunQueue {
     pub fn reset(&mut self) {
         self.in_flight = None;
         self.waiting = false;
+        self.last_sent = None;
     }
 }
 
@@ -210,20 +221,25 @@ mod tests {
         assert!(c.need(key(1, 1)), "a failed request can be sent again");
     }
 
+    fn input(t: &str) -> RunInput {
+        (t.to_string(), None)
+    }
+
     #[test]
     fn one_run_in_flight_and_the_latest_waiting() {
         let mut q = RunQueue::default();
-        let first = q.request().unwrap();
-        assert_eq!(q.request(), None);
-        assert_eq!(q.request(), None, "edits while busy collapse into one waiting run");
+        let first = q.request(&input("a")).unwrap();
+        assert_eq!(q.request(&input("ab")), None);
+        assert_eq!(q.request(&input("abc")), None, "edits while busy collapse into one waiting run");
         assert!(!q.finished(first + 7), "an unknown id changes nothing");
         assert!(q.finished(first), "the waiting edit goes next");
-        let second = q.request().unwrap();
+        let second = q.request(&input("abc")).unwrap();
         assert!(second > first);
         assert!(!q.finished(second), "nothing waiting");
-        q.request();
+        assert_eq!(q.request(&input("abc")), None, "the same input is not run twice");
+        assert!(q.request(&(String::from("abc"), Some("b".into()))).is_some(), "a pair is another input");
         q.reset();
         assert_eq!(q.in_flight(), None);
-        assert!(q.request().unwrap() > second);
+        assert!(q.request(&input("abc")).unwrap() > second, "a new model runs the text again");
     }
 }

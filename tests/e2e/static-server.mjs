@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Zero-dependency static file server for the tests (node:http only).
 //
-//   node tests/e2e/static-server.mjs --root DIR --port N [--mount /prefix=DIR ...] [--verbose]
+//   node tests/e2e/static-server.mjs --root DIR --port N [--mount /prefix=DIR ...]
+//                                    [--throttle /prefix=BYTES_PER_SECOND ...] [--verbose]
 //
 // - listens on 127.0.0.1 only; prints `listening on http://127.0.0.1:PORT` once ready
 //   (--port 0 picks a free port);
@@ -13,9 +14,28 @@
 // - `--mount /hub=models` serves `models/x` at `/hub/x` (longest prefix wins);
 // - 404 for missing files, 403 for paths escaping the served directory.
 //
-// Also importable: `startServer({ root, port = 0, mounts }) -> Promise<{ url, port, close }>`,
-// where mounts is `{ '/hub': dir }` or `[['/hub', dir]]` or `[{ prefix: '/hub', dir }]`.
+// - `--throttle /slowhub=2000000` limits what a mount sends to that many bytes per second
+//   (per response), to test what a page does while a big download is in progress;
+// - keeps a log of the requests (bounded: the newest `logLimit`, default 10 000).
+//
+// Also importable:
+//   startServer({ root, port = 0, mounts, verbose, logLimit })
+//     -> Promise<{ url, port, server, close, requests, waitForRequest, clearLog, setThrottle }>
+// where mounts is `{ '/hub': dir }` or `{ '/hub': { dir, bytesPerSecond } }` or
+// `[['/hub', dir]]` / `[['/hub', dir, { bytesPerSecond }]]` or `[{ prefix: '/hub', dir, bytesPerSecond }]`.
+//
+// `requests` is the log, oldest first; each entry is
+//   { id, method, url, path, mount, bytesPerSecond, status, size, bytes, aborted, done, start, end }
+// - `path`: the decoded URL path; `mount`: the prefix that served it (null for root);
+// - `size`: the Content-Length sent (null before the headers), `bytes`: body bytes written so far;
+// - `aborted`: the client closed the connection before the response's end (a cancelled fetch);
+// - `done`: the response is over (finished or aborted); `start`/`end`: Date.now() ms.
+// `waitForRequest(predicate, { timeout = 10000, done = true })` resolves with the first entry
+// (already logged or still to come) that matches — once it is over, unless `done: false`; the
+// predicate is checked as each request starts, writes body bytes and ends — and rejects after
+// `timeout` ms with the log's tail in the message.
 
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -63,41 +83,96 @@ const COMMON_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 };
 
+function checkRate(bps, prefix) {
+  if (bps == null) return null;
+  const n = Number(bps);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`bytesPerSecond of mount ${prefix} must be > 0: ${bps}`);
+  return n;
+}
+
+function normalizePrefix(prefix) {
+  const p = '/' + String(prefix).replace(/^\/+|\/+$/g, '');
+  if (p === '/') throw new Error(`mount prefix must not be "/" (use root): ${prefix}`);
+  return p;
+}
+
 function normalizeMounts(mounts) {
   if (!mounts) return [];
   let entries;
   if (Array.isArray(mounts)) {
-    entries = mounts.map((m) => (Array.isArray(m) ? m : [m.prefix, m.dir]));
+    entries = mounts.map((m) => (Array.isArray(m) ? [m[0], m[1], m[2] ?? {}] : [m.prefix, m.dir, m]));
   } else {
-    entries = Object.entries(mounts);
+    entries = Object.entries(mounts).map(([prefix, v]) =>
+      typeof v === 'object' && v !== null ? [prefix, v.dir, v] : [prefix, v, {}],
+    );
   }
   return entries
-    .map(([prefix, dir]) => {
-      let p = '/' + String(prefix).replace(/^\/+|\/+$/g, '');
-      if (p === '/') throw new Error(`mount prefix must not be "/" (use root): ${prefix}`);
-      return { prefix: p, dir: path.resolve(dir) };
+    .map(([prefix, dir, opts]) => {
+      const p = normalizePrefix(prefix);
+      if (!dir) throw new Error(`mount ${p} has no dir`);
+      return { prefix: p, dir: path.resolve(dir), bytesPerSecond: checkRate(opts?.bytesPerSecond, p) };
     })
     .sort((a, b) => b.prefix.length - a.prefix.length);
 }
 
+/** The mount serving a decoded URL path (longest prefix), or null for the root. */
+function findMount(mounts, urlPath) {
+  return mounts.find((m) => urlPath === m.prefix || urlPath.startsWith(m.prefix + '/')) ?? null;
+}
+
 /** Map a decoded URL path to { base, file } or null when it escapes its base. */
-function resolvePath(root, mounts, urlPath) {
+function resolvePath(root, mount, urlPath) {
   let base = root;
   let rel = urlPath;
-  for (const m of mounts) {
-    if (urlPath === m.prefix || urlPath.startsWith(m.prefix + '/')) {
-      base = m.dir;
-      rel = urlPath.slice(m.prefix.length) || '/';
-      break;
-    }
+  if (mount) {
+    base = mount.dir;
+    rel = urlPath.slice(mount.prefix.length) || '/';
   }
   const file = path.resolve(base, '.' + path.posix.normalize('/' + rel));
   if (file !== base && !file.startsWith(base + path.sep)) return null;
   return { base, file };
 }
 
+/**
+ * Pipes `file` into `res` at most `bps` bytes per second (measured from the first byte, so
+ * the average holds whatever the chunking), honouring back-pressure. Stops, and lets go of
+ * the file and the timer, as soon as the response closes (client gone or server closing).
+ */
+function sendThrottled(res, file, bps, entry, onProgress) {
+  const chunk = Math.max(1024, Math.min(64 * 1024, Math.floor(bps / 20)));
+  const stream = fs.createReadStream(file, { highWaterMark: chunk });
+  const t0 = Date.now();
+  let timer = null;
+  stream.on('data', (buf) => {
+    stream.pause();
+    entry.bytes += buf.length;
+    onProgress(entry);
+    const flushed = res.write(buf);
+    const resume = () => {
+      const wait = Math.max(0, t0 + (entry.bytes / bps) * 1000 - Date.now());
+      timer = setTimeout(() => {
+        timer = null;
+        stream.resume();
+      }, wait);
+    };
+    if (flushed) resume();
+    else res.once('drain', resume);
+  });
+  stream.on('end', () => res.end());
+  stream.on('error', () => res.destroy());
+  res.on('close', () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    stream.destroy();
+  });
+}
+
 function send(res, status, body, extra = {}) {
   const buf = Buffer.from(body ?? '');
+  if (res.logEntry) {
+    res.logEntry.size = buf.length;
+    if (res.req.method !== 'HEAD') res.logEntry.bytes += buf.length;
+  }
   res.writeHead(status, {
     ...COMMON_HEADERS,
     'Content-Type': 'text/plain; charset=utf-8',
@@ -107,9 +182,10 @@ function send(res, status, body, extra = {}) {
   res.end(res.req.method === 'HEAD' ? undefined : buf);
 }
 
-function makeHandler(root, mounts, log) {
+function makeHandler(root, mounts, requestLog) {
   return (req, res) => {
-    res.on('finish', () => log(req, res));
+    const entry = requestLog.open(req, res);
+    res.on('close', () => requestLog.close(entry, res));
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
         ...COMMON_HEADERS,
@@ -140,7 +216,11 @@ function makeHandler(root, mounts, log) {
       send(res, 403, 'forbidden\n');
       return;
     }
-    const resolved = resolvePath(root, mounts, urlPath);
+    const mount = findMount(mounts, urlPath);
+    entry.path = urlPath;
+    entry.mount = mount?.prefix ?? null;
+    entry.bytesPerSecond = mount?.bytesPerSecond ?? null;
+    const resolved = resolvePath(root, mount, urlPath);
     if (!resolved) {
       send(res, 403, 'forbidden\n');
       return;
@@ -170,33 +250,134 @@ function makeHandler(root, mounts, log) {
       'Content-Length': st.size,
       'Last-Modified': st.mtime.toUTCString(),
     });
+    entry.size = st.size;
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
+    if (mount?.bytesPerSecond) {
+      sendThrottled(res, file, mount.bytesPerSecond, entry, (e) => requestLog.progress(e));
+      return;
+    }
     const stream = fs.createReadStream(file);
+    stream.on('data', (buf) => {
+      entry.bytes += buf.length;
+      requestLog.progress(entry);
+    });
     stream.on('error', () => res.destroy());
+    res.on('close', () => stream.destroy());
     stream.pipe(res);
   };
 }
 
+function pathOf(url) {
+  try {
+    return decodeURIComponent(new URL(url, 'http://localhost').pathname);
+  } catch {
+    return null;
+  }
+}
+
+/** The bounded log of requests, with waiters for entries to come. */
+class RequestLog extends EventEmitter {
+  constructor({ limit = 10_000, verbose = false } = {}) {
+    super();
+    this.setMaxListeners(0);
+    this.limit = Math.max(1, limit);
+    this.verbose = verbose;
+    this.entries = [];
+    this.nextId = 1;
+  }
+
+  open(req, res) {
+    const entry = {
+      id: this.nextId++,
+      method: req.method,
+      url: req.url,
+      path: pathOf(req.url),
+      mount: null,
+      bytesPerSecond: null,
+      status: null,
+      size: null,
+      bytes: 0,
+      aborted: false,
+      done: false,
+      start: Date.now(),
+      end: null,
+    };
+    res.logEntry = entry;
+    this.entries.push(entry);
+    if (this.entries.length > this.limit) this.entries.splice(0, this.entries.length - this.limit);
+    this.emit('entry', entry);
+    return entry;
+  }
+
+  close(entry, res) {
+    entry.status = res.statusCode;
+    entry.aborted = !res.writableFinished;
+    entry.done = true;
+    entry.end = Date.now();
+    if (this.verbose || entry.status >= 400 || entry.aborted) {
+      const what = entry.aborted ? ` aborted after ${entry.bytes}/${entry.size ?? '?'} bytes` : '';
+      process.stderr.write(`[static-server] ${entry.method} ${entry.url} -> ${entry.status}${what}\n`);
+    }
+    this.emit('entry', entry);
+  }
+
+  /** More of the body was written (lets `waitFor` match on `bytes` while a response is open). */
+  progress(entry) {
+    if (this.listenerCount('entry') > 0) this.emit('entry', entry);
+  }
+
+  clear() {
+    this.entries.length = 0;
+  }
+
+  /** The first entry matching `predicate` (and over, unless `done` is false). */
+  waitFor(predicate, { timeout = 10_000, done = true } = {}) {
+    const matches = (e) => (!done || e.done) && predicate(e);
+    const found = this.entries.find(matches);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const onEntry = (e) => {
+        if (!matches(e)) return;
+        clearTimeout(timer);
+        this.off('entry', onEntry);
+        resolve(e);
+      };
+      const timer = setTimeout(() => {
+        this.off('entry', onEntry);
+        const tail = this.entries
+          .slice(-8)
+          .map((e) => `${e.method} ${e.url} ${e.status ?? '…'} ${e.bytes}/${e.size ?? '?'}${e.aborted ? ' aborted' : ''}${e.done ? '' : ' (open)'}`)
+          .join('; ');
+        reject(new Error(`no request matched within ${timeout} ms; last requests: ${tail || 'none'}`));
+      }, timeout);
+      this.on('entry', onEntry);
+    });
+  }
+}
+
 /**
  * Start a server. `port` 0 (default) picks a free port.
- * @returns {Promise<{url: string, port: number, server: http.Server, close: () => Promise<void>}>}
+ * @returns {Promise<{url: string, port: number, server: http.Server, close: () => Promise<void>,
+ *   requests: object[], waitForRequest: Function, clearLog: () => void,
+ *   setThrottle: (prefix: string, bytesPerSecond: number | null) => void}>}
  */
-export function startServer({ root, port = 0, mounts, verbose = false } = {}) {
+export function startServer({ root, port = 0, mounts, verbose = false, logLimit = 10_000 } = {}) {
   if (!root) throw new Error('startServer: root is required');
   const rootDir = path.resolve(root);
   if (!fs.existsSync(rootDir) || !fs.statSync(rootDir).isDirectory()) {
     return Promise.reject(new Error(`startServer: root is not a directory: ${rootDir}`));
   }
-  const mountList = normalizeMounts(mounts);
-  const log = (req, res) => {
-    if (verbose || res.statusCode >= 400) {
-      process.stderr.write(`[static-server] ${req.method} ${req.url} -> ${res.statusCode}\n`);
-    }
-  };
-  const server = http.createServer(makeHandler(rootDir, mountList, log));
+  let mountList;
+  try {
+    mountList = normalizeMounts(mounts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const requestLog = new RequestLog({ limit: logLimit, verbose });
+  const server = http.createServer(makeHandler(rootDir, mountList, requestLog));
   server.keepAliveTimeout = 5000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -207,6 +388,17 @@ export function startServer({ root, port = 0, mounts, verbose = false } = {}) {
         url: `http://${HOST}:${actual}`,
         port: actual,
         server,
+        /** The request log, oldest first (live: entries are updated as responses progress). */
+        requests: requestLog.entries,
+        waitForRequest: (predicate, opts) => requestLog.waitFor(predicate, opts),
+        clearLog: () => requestLog.clear(),
+        /** Changes (or with null removes) a mount's rate limit; applies to responses started later. */
+        setThrottle: (prefix, bytesPerSecond) => {
+          const p = normalizePrefix(prefix);
+          const m = mountList.find((x) => x.prefix === p);
+          if (!m) throw new Error(`setThrottle: no mount ${p}`);
+          m.bytesPerSecond = checkRate(bytesPerSecond, p);
+        },
         close: () =>
           new Promise((done) => {
             server.close(() => done());
@@ -219,6 +411,7 @@ export function startServer({ root, port = 0, mounts, verbose = false } = {}) {
 
 function parseArgs(argv) {
   const opts = { root: null, port: 8080, mounts: [], verbose: false };
+  const throttles = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -231,14 +424,26 @@ function parseArgs(argv) {
       const spec = next();
       const eq = spec.indexOf('=');
       if (eq <= 0) throw new Error(`--mount expects /prefix=DIR, got ${spec}`);
-      opts.mounts.push([spec.slice(0, eq), spec.slice(eq + 1)]);
+      opts.mounts.push([spec.slice(0, eq), spec.slice(eq + 1), {}]);
+    } else if (a === '--throttle') {
+      const spec = next();
+      const eq = spec.indexOf('=');
+      if (eq <= 0) throw new Error(`--throttle expects /prefix=BYTES_PER_SECOND, got ${spec}`);
+      throttles.push([normalizePrefix(spec.slice(0, eq)), Number(spec.slice(eq + 1))]);
     } else if (a === '--verbose' || a === '-v') opts.verbose = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: static-server.mjs --root DIR --port N [--mount /prefix=DIR ...] [--verbose]');
+      console.log(
+        'usage: static-server.mjs --root DIR --port N [--mount /prefix=DIR ...] [--throttle /prefix=BYTES_PER_SECOND ...] [--verbose]',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument: ${a}`);
   }
   if (!opts.root) throw new Error('--root DIR is required');
+  for (const [prefix, bps] of throttles) {
+    const m = opts.mounts.find(([p]) => normalizePrefix(p) === prefix);
+    if (!m) throw new Error(`--throttle ${prefix}: no --mount with that prefix`);
+    m[2].bytesPerSecond = checkRate(bps, prefix);
+  }
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new Error(`bad --port`);
   }

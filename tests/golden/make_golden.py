@@ -10,6 +10,13 @@ Each case becomes `<name>.json` (inputs, tokens, char offsets, shape) and `<name
 attention weights `[layers, heads, seq, seq]` in fixed point, u32 = round(w * 2^24) (error
 <= 3e-8, far below the 1e-5 the tests ask), stored as four byte planes (all low bytes, then the
 next, ...) and gzipped. Small weights have zero high bytes, so the planes compress well.
+
+It also writes `<name>.qk.gz` (the neuron view's inputs): every layer's per-head query and key
+vectors, the outputs of `attention.self.query` / `.key` (after the bias, before the 1/sqrt(d)
+scaling) captured with forward hooks, as gzip (mtime=0) of little-endian float32 q followed by
+k, each `[layers, heads, seq, head_dim]` in C order; `<name>.json` names it in `qk_file` and
+`qk_shape`. `--only-qk` writes only the `.qk.gz` files and merges those two fields into the
+existing `<name>.json`, leaving the attention fixtures untouched.
 """
 import argparse
 import gzip
@@ -58,17 +65,55 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="folder with config.json, tokenizer.json, model.safetensors")
     ap.add_argument("--out", default=str(pathlib.Path(__file__).parent / "fixtures"))
+    ap.add_argument("--only-qk", action="store_true",
+                    help="write only <name>.qk.gz and add qk_file/qk_shape to the existing <name>.json")
     args = ap.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     tok = AutoTokenizer.from_pretrained(args.model)
     model = AutoModel.from_pretrained(args.model, attn_implementation="eager").eval()
+    cfg = model.config
+    heads, head_dim = cfg.num_attention_heads, cfg.hidden_size // cfg.num_attention_heads
+    captured = {"q": [], "k": []}
+
+    def keep(which):
+        def hook(_module, _inputs, output):
+            # [1, n, hidden] -> [heads, n, head_dim], as BertSelfAttention splits it.
+            n = output.shape[1]
+            captured[which].append(output[0].reshape(n, heads, head_dim).transpose(0, 1).detach().clone())
+        return hook
+
+    for layer in model.encoder.layer:
+        layer.attention.self.query.register_forward_hook(keep("q"))
+        layer.attention.self.key.register_forward_hook(keep("k"))
+
     for name, text, pair in CASES:
         enc = tok(text, pair, return_tensors="pt", return_offsets_mapping=True)
         offsets = enc.pop("offset_mapping")[0].tolist()
+        captured["q"].clear()
+        captured["k"].clear()
         with torch.no_grad():
             outputs = model(**enc, output_attentions=True)
+        q_all = torch.stack(captured["q"]).numpy()  # [L,H,n,d]
+        k_all = torch.stack(captured["k"]).numpy()
+        assert q_all.shape == k_all.shape and q_all.shape[0] == cfg.num_hidden_layers, q_all.shape
+        qk = np.concatenate([q_all.astype("<f4").ravel(), k_all.astype("<f4").ravel()])
+        (out / f"{name}.qk.gz").write_bytes(gzip.compress(qk.tobytes(), 9, mtime=0))
+        qk_fields = {
+            "qk_file": f"{name}.qk.gz",
+            "qk_shape": list(q_all.shape),
+            "qk_encoding": "little-endian float32 q then k, each [L, H, n, d] C order, gzip",
+        }
+        if args.only_qk:
+            meta_path = out / f"{name}.json"
+            meta = json.loads(meta_path.read_text())
+            if meta["input_ids"] != enc["input_ids"][0].tolist():
+                raise SystemExit(f"{meta_path}: input ids differ from this tokenizer's; regenerate everything")
+            meta.update(qk_fields)
+            meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
+            print(f"{name}: q/k shape {q_all.shape}")
+            continue
         att = torch.stack(outputs.attentions)[:, 0].numpy().astype(np.float64)  # [L,H,n,n]
         q = np.rint(att * (1 << 24)).astype(np.uint32)
         (out / f"{name}.attn.gz").write_bytes(gzip.compress(planes(q), 9, mtime=0))
@@ -85,6 +130,7 @@ def main() -> None:
             "attention_file": f"{name}.attn.gz",
             "attention_encoding": "u32 = round(w * 2^24), 4 byte planes (LSB first), gzip",
             "generator": f"transformers {transformers.__version__}, torch {torch.__version__}, eager attention",
+            **qk_fields,
         }
         (out / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
         print(f"{name}: {len(ids)} tokens, shape {att.shape}")
