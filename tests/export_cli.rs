@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{check_all_qk, Golden, GoldenQk, WEIGHT_TOL};
+use common::{check_all_qk, FamilyModel, Golden, GoldenQk, FAMILIES, WEIGHT_TOL};
 use attention_viz::model::QueryKey;
 
 fn root() -> PathBuf {
@@ -204,4 +204,81 @@ fn bad_invocations_fail_with_a_message_and_exit_code_2() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/config.json"));
     let o = export(&["--model", "x", "--text", "hi", "--format", "csv", "--out", "x"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// `attention-export --qk --format json` on one family's checkpoint and fixture: tokens, ids,
+/// shape, every weight and every query and key against PyTorch.
+fn family_export_matches_pytorch(dir: &str, case: &str) {
+    let f: &FamilyModel = FAMILIES.iter().find(|f| f.dir == dir).unwrap();
+    let read = |p: String| std::fs::read(root().join(p)).unwrap();
+    let g = Golden::parse(&read(f.fixture(&format!("{case}.json"))), &read(f.fixture(&format!("{case}.attn.gz"))));
+    let gqk = GoldenQk::parse(&g, &read(f.fixture(&g.qk_file)));
+    let out = tmp(&format!("{dir}-{case}.json"));
+    let model = root().join(f.model_dir());
+    let mut args = vec!["--model", model.to_str().unwrap(), "--text", &g.text, "--qk", "--out", out.to_str().unwrap()];
+    if let Some(p) = g.pair.as_deref() {
+        args.extend(["--pair", p]);
+    }
+    let o = export(&args);
+    assert!(o.status.success(), "{dir}: {}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(doc["tokens"], serde_json::json!(g.tokens), "{dir}");
+    assert_eq!(doc["ids"], serde_json::json!(g.input_ids), "{dir}");
+    assert_eq!(doc["shape"], serde_json::json!(g.shape), "{dir}");
+    let (mut q, mut k, mut att) = (Vec::new(), Vec::new(), Vec::new());
+    flatten(&doc["attention"], &g.shape, &mut att);
+    flatten(&doc["queries"], &g.qk_shape, &mut q);
+    flatten(&doc["keys"], &g.qk_shape, &mut k);
+    let worst = att.iter().zip(&g.attention).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst <= WEIGHT_TOL, "{dir}: JSON weights off by {worst}");
+    let (wq, wk) = check_all_qk(&g, &gqk, &per_layer(g.qk_shape, &q, &k));
+    println!("{dir}/{case}: max |ours - PyTorch| = {worst:.2e}, q = {wq:.2e}, k = {wk:.2e}");
+}
+
+#[test]
+fn bert_family_export_matches_pytorch() {
+    family_export_matches_pytorch("bert", "unicode");
+}
+
+#[test]
+fn distilbert_export_matches_pytorch() {
+    family_export_matches_pytorch("distilbert", "pair");
+}
+
+#[test]
+fn roberta_export_matches_pytorch() {
+    family_export_matches_pytorch("roberta", "pair");
+}
+
+#[test]
+fn albert_export_matches_pytorch() {
+    family_export_matches_pytorch("albert", "bank");
+}
+
+#[test]
+fn albert_with_layer_groups_export_matches_pytorch() {
+    family_export_matches_pytorch("albert_groups", "pair");
+}
+
+#[test]
+fn unsupported_family_and_pytorch_weights_fail_with_their_message() {
+    let dir = tmp("gpt2-model");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bert = root().join(FAMILIES[0].model_dir());
+    std::fs::write(dir.join("config.json"), br#"{"model_type":"gpt2","n_embd":32}"#).unwrap();
+    std::fs::copy(bert.join("tokenizer.json"), dir.join("tokenizer.json")).unwrap();
+    std::fs::copy(bert.join("model.safetensors"), dir.join("model.safetensors")).unwrap();
+    let o = export(&["--model", dir.to_str().unwrap(), "--text", "hi", "--out", dir.join("x.json").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("gpt2") && err.contains("bert, distilbert, roberta, albert"), "{err}");
+    // A folder with PyTorch weights where model.safetensors should be.
+    std::fs::copy(bert.join("config.json"), dir.join("config.json")).unwrap();
+    std::fs::write(dir.join("model.safetensors"), b"PK\x03\x04archive/data.pkl and more bytes").unwrap();
+    let o = export(&["--model", dir.to_str().unwrap(), "--text", "hi", "--out", dir.join("x.json").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("pytorch_model.bin") && err.contains("safe_serialization=True"), "{err}");
 }

@@ -1,15 +1,28 @@
-//! BERT encoder that returns its attention probabilities.
+//! The encoder of every family the engine runs, returning its attention probabilities.
 //!
-//! Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language
-//! Understanding", <https://arxiv.org/abs/1810.04805>. The forward pass follows Hugging Face's
-//! `BertModel` (post-LayerNorm, eager attention) operation for operation, because the numbers
-//! are checked against it to 1e-5. candle-transformers' `BertModel` computes the same softmax
-//! but drops it, which is why this file exists.
+//! BERT, DistilBERT, RoBERTa and ALBERT are the same post-LayerNorm Transformer encoder with
+//! small differences ([`super::Family`]): which embeddings are summed, how positions are
+//! numbered, whether embeddings are projected up, and whether layers share weights. One
+//! forward pass covers them all:
+//!
+//! - Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language
+//!   Understanding", <https://arxiv.org/abs/1810.04805> (Hugging Face's `BertModel`);
+//! - Sanh et al. 2019, "DistilBERT, a distilled version of BERT: smaller, faster, cheaper and
+//!   lighter", <https://arxiv.org/abs/1910.01108> (`DistilBertModel`: no segment embeddings);
+//! - Liu et al. 2019, "RoBERTa: A Robustly Optimized BERT Pretraining Approach",
+//!   <https://arxiv.org/abs/1907.11692> (`RobertaModel`: positions after the padding index);
+//! - Lan et al. 2020, "ALBERT: A Lite BERT for Self-supervised Learning of Language
+//!   Representations", <https://arxiv.org/abs/1909.11942> (`AlbertModel`: factorised
+//!   embeddings, one layer group applied again and again).
+//!
+//! The pass follows those Hugging Face classes (eager attention) operation for operation,
+//! because the numbers are checked against them to 1e-5. candle-transformers' models compute
+//! the same softmax but drop it, which is why this file exists.
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, Module};
 
-use super::{Activation, Checkpoint, Config, Error, Result};
+use super::{Activation, Checkpoint, Config, Error, Family, Part, Positions, Result};
 use crate::attention::{Attention, Shape};
 
 fn linear(ck: &Checkpoint, name: &str, out_dim: usize, in_dim: usize) -> Result<Linear> {
@@ -31,60 +44,79 @@ fn embedding(ck: &Checkpoint, name: &str, rows: usize, dim: usize) -> Result<Emb
 struct Embeddings {
     word: Embedding,
     position: Embedding,
-    /// Absent in a few exports that never used segment ids.
+    /// None for DistilBERT, and for the few BERT exports that dropped an unused table.
     token_type: Option<Embedding>,
     norm: LayerNorm,
+    /// ALBERT's `encoder.embedding_hidden_mapping_in`, from `embedding_size` to `hidden_size`.
+    projection: Option<Linear>,
 }
 
 impl Embeddings {
     fn load(ck: &Checkpoint, cfg: &Config) -> Result<Self> {
-        let h = cfg.hidden_size;
-        let token_type = if ck.contains("embeddings.token_type_embeddings.weight") {
-            Some(embedding(ck, "embeddings.token_type_embeddings", cfg.type_vocab_size, h)?)
+        let e = cfg.embedding_size;
+        let token_type = if cfg.family.has_token_type_embeddings() && ck.contains("embeddings.token_type_embeddings.weight") {
+            Some(embedding(ck, "embeddings.token_type_embeddings", cfg.type_vocab_size, e)?)
+        } else {
+            None
+        };
+        let projection = if cfg.family.projects_embeddings() {
+            Some(linear(ck, Family::EMBEDDING_PROJECTION, cfg.hidden_size, e)?)
         } else {
             None
         };
         Ok(Self {
-            word: embedding(ck, "embeddings.word_embeddings", cfg.vocab_size, h)?,
-            position: embedding(ck, "embeddings.position_embeddings", cfg.max_position_embeddings, h)?,
+            word: embedding(ck, "embeddings.word_embeddings", cfg.vocab_size, e)?,
+            position: embedding(ck, "embeddings.position_embeddings", cfg.max_position_embeddings, e)?,
             token_type,
-            norm: layer_norm(ck, "embeddings.LayerNorm", h, cfg.layer_norm_eps)?,
+            norm: layer_norm(ck, "embeddings.LayerNorm", e, cfg.layer_norm_eps)?,
+            projection,
         })
     }
 
+    /// `LayerNorm(word + type + position)` in Hugging Face's order of additions, projected to
+    /// the hidden size when the family does that.
     fn forward(&self, ids: &Tensor, type_ids: &Tensor, positions: &Tensor) -> Result<Tensor> {
-        let mut x = self.word.forward(ids)?.add(&self.position.forward(positions)?)?;
+        let mut x = self.word.forward(ids)?;
         if let Some(tt) = &self.token_type {
             x = x.add(&tt.forward(type_ids)?)?;
         }
-        Ok(self.norm.forward(&x)?)
+        x = x.add(&self.position.forward(positions)?)?;
+        x = self.norm.forward(&x)?;
+        if let Some(p) = &self.projection {
+            x = p.forward(&x)?;
+        }
+        Ok(x)
     }
 }
 
+/// One transformer layer's weights. Every family's layer is this one (post-LN attention, then
+/// post-LN feed-forward), under its own tensor names ([`Family::layer_part`]).
 struct Layer {
     query: Linear,
     key: Linear,
     value: Linear,
     attn_out: Linear,
     attn_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    out_norm: LayerNorm,
+    ffn_in: Linear,
+    ffn_out: Linear,
+    ffn_norm: LayerNorm,
 }
 
 impl Layer {
-    fn load(ck: &Checkpoint, cfg: &Config, i: usize) -> Result<Self> {
+    /// Loads weight set `set` ([`Config::layer_prefix`]).
+    fn load(ck: &Checkpoint, cfg: &Config, set: usize) -> Result<Self> {
         let (h, m, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
-        let p = format!("encoder.layer.{i}");
+        let prefix = cfg.layer_prefix(set);
+        let name = |part: Part| format!("{prefix}{}", cfg.family.layer_part(part));
         Ok(Self {
-            query: linear(ck, &format!("{p}.attention.self.query"), h, h)?,
-            key: linear(ck, &format!("{p}.attention.self.key"), h, h)?,
-            value: linear(ck, &format!("{p}.attention.self.value"), h, h)?,
-            attn_out: linear(ck, &format!("{p}.attention.output.dense"), h, h)?,
-            attn_norm: layer_norm(ck, &format!("{p}.attention.output.LayerNorm"), h, eps)?,
-            intermediate: linear(ck, &format!("{p}.intermediate.dense"), m, h)?,
-            output: linear(ck, &format!("{p}.output.dense"), h, m)?,
-            out_norm: layer_norm(ck, &format!("{p}.output.LayerNorm"), h, eps)?,
+            query: linear(ck, &name(Part::Query), h, h)?,
+            key: linear(ck, &name(Part::Key), h, h)?,
+            value: linear(ck, &name(Part::Value), h, h)?,
+            attn_out: linear(ck, &name(Part::AttnOut), h, h)?,
+            attn_norm: layer_norm(ck, &name(Part::AttnNorm), h, eps)?,
+            ffn_in: linear(ck, &name(Part::FfnIn), m, h)?,
+            ffn_out: linear(ck, &name(Part::FfnOut), h, m)?,
+            ffn_norm: layer_norm(ck, &name(Part::FfnNorm), h, eps)?,
         })
     }
 
@@ -105,8 +137,8 @@ impl Layer {
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         let ctx = probs.matmul(&v)?.transpose(0, 1)?.reshape((n, cfg.num_attention_heads * d))?;
         let x = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?)?;
-        let mid = activate(&self.intermediate.forward(&x)?, cfg.hidden_act)?;
-        let out = self.out_norm.forward(&(self.output.forward(&mid)? + &x)?)?;
+        let mid = activate(&self.ffn_in.forward(&x)?, cfg.hidden_act)?;
+        let out = self.ffn_norm.forward(&(self.ffn_out.forward(&mid)? + &x)?)?;
         Ok((out, probs))
     }
 }
@@ -187,36 +219,53 @@ enum Plan {
     QueryKeyOf(usize),
 }
 
-/// What [`BertEncoder::pass`] returns; which fields are filled depends on the [`Plan`].
+/// What [`Encoder::pass`] returns; which fields are filled depends on the [`Plan`].
 struct Pass {
     hidden: Option<Tensor>,
     attention: Option<Attention>,
     qk: Vec<QueryKey>,
 }
 
-/// A BERT encoder (embeddings + `num_hidden_layers` post-LN transformer layers).
-pub struct BertEncoder {
+/// An encoder of any supported family: embeddings, then `num_hidden_layers` post-LN
+/// transformer layers, each running one of the checkpoint's layer weight sets (its own, or a
+/// shared one for ALBERT).
+pub struct Encoder {
     cfg: Config,
     embeddings: Embeddings,
-    layers: Vec<Layer>,
+    /// The distinct weight sets; layer `i` runs `weights[cfg.layer_weights()[i]]`.
+    weights: Vec<Layer>,
 }
 
-impl BertEncoder {
+impl Encoder {
     /// Builds the encoder from a checkpoint, checking every tensor's shape against `cfg`.
+    /// Shared layers are loaded once.
     pub fn load(ck: &Checkpoint, cfg: &Config) -> Result<Self> {
-        let layers = (0..cfg.num_hidden_layers)
-            .map(|i| Layer::load(ck, cfg, i))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self { cfg: cfg.clone(), embeddings: Embeddings::load(ck, cfg)?, layers })
+        let mut weights = Vec::new();
+        for set in 0..cfg.weight_sets() {
+            weights.push(Layer::load(ck, cfg, set)?);
+        }
+        if cfg.layer_weights().iter().any(|&w| w >= weights.len()) {
+            return Err(Error::Config("a layer runs a weight set the model does not have".into()));
+        }
+        Ok(Self { cfg: cfg.clone(), embeddings: Embeddings::load(ck, cfg)?, weights })
     }
 
     pub fn config(&self) -> &Config {
         &self.cfg
     }
 
+    /// The layers in the order they run (shared weight sets appear more than once).
+    fn layers(&self) -> impl Iterator<Item = Result<&Layer>> {
+        self.cfg.layer_weights().iter().map(|&w| {
+            self.weights.get(w).ok_or_else(|| Error::Compute(format!("weight set {w} is missing")))
+        })
+    }
+
     /// Runs one unpadded sequence (batch of one, so no attention mask is needed).
-    /// The caller guarantees `ids.len() <= max_position_embeddings` and valid ids
+    /// The caller guarantees `ids.len() <= cfg.max_tokens()` and valid ids
     /// ([`super::Engine`] does); out-of-range ids are reported as an error by candle.
+    /// `type_ids` are the tokenizer's segment ids; families that do not take them
+    /// ([`Family::uses_segment_ids`]) ignore them.
     pub fn forward(&self, ids: &[u32], type_ids: &[u32]) -> Result<EncoderOutput> {
         let pass = self.pass(ids, type_ids, Plan::Full { qk: false })?;
         Self::output(pass)
@@ -232,7 +281,7 @@ impl BertEncoder {
     /// The queries and keys of `layer` alone: runs the embeddings and layers `0..layer` only.
     /// An out-of-range `layer` is an error.
     pub fn queries_keys(&self, ids: &[u32], type_ids: &[u32], layer: usize) -> Result<QueryKey> {
-        let layers = self.layers.len();
+        let layers = self.cfg.num_hidden_layers;
         if layer >= layers {
             return Err(Error::Compute(format!(
                 "there is no layer {layer}: this model has {layers} layer(s), numbered from 0"
@@ -249,6 +298,33 @@ impl BertEncoder {
         }
     }
 
+    /// Position ids of an unpadded input ([`Positions`]).
+    fn position_ids(&self, ids: &[u32]) -> Result<Tensor> {
+        let dev = Device::Cpu;
+        let n = ids.len();
+        match self.cfg.positions {
+            Positions::FromZero => {
+                let end = u32::try_from(n).map_err(|_| Error::Compute(format!("{n} tokens are too many")))?;
+                Ok(Tensor::arange(0u32, end, &dev)?)
+            }
+            Positions::AfterPadding(pad) => {
+                let mut last = pad;
+                let positions: Vec<u32> = ids
+                    .iter()
+                    .map(|&id| {
+                        if id == pad {
+                            pad
+                        } else {
+                            last = last.saturating_add(1);
+                            last
+                        }
+                    })
+                    .collect();
+                Ok(Tensor::from_vec(positions, n, &dev)?)
+            }
+        }
+    }
+
     /// The one forward pass behind [`Self::forward`], [`Self::forward_with_qk`] and
     /// [`Self::queries_keys`]. Copies queries and keys out of the tensors only when the plan
     /// asks for them, so a plain forward costs what it always did.
@@ -256,13 +332,36 @@ impl BertEncoder {
         let n = ids.len();
         let dev = Device::Cpu;
         let ids_t = Tensor::from_slice(ids, n, &dev)?;
-        let types_t = Tensor::from_slice(type_ids, n, &dev)?;
-        let positions = Tensor::arange(0u32, n as u32, &dev)?;
+        let types_t = if self.cfg.family.uses_segment_ids() {
+            if type_ids.len() != n {
+                return Err(Error::Compute(format!("{n} tokens but {} segment ids", type_ids.len())));
+            }
+            Tensor::from_slice(type_ids, n, &dev)?
+        } else {
+            // RoBERTa adds its one segment row to every token; DistilBERT ignores this.
+            Tensor::zeros(n, DType::U32, &dev)?
+        };
+        let positions = self.position_ids(ids)?;
         let mut x = self.embeddings.forward(&ids_t, &types_t, &positions)?;
-        let shape = Shape { layers: self.layers.len(), heads: self.cfg.num_attention_heads, seq: n };
-        let mut data = Vec::with_capacity(if matches!(plan, Plan::Full { .. }) { shape.len() } else { 0 });
+        let shape = Shape { layers: self.cfg.num_hidden_layers, heads: self.cfg.num_attention_heads, seq: n };
+        let mut data = Vec::new();
+        if let Plan::Full { .. } = plan {
+            let len = shape
+                .layers
+                .checked_mul(shape.heads)
+                .and_then(|v| v.checked_mul(n))
+                .and_then(|v| v.checked_mul(n))
+                .ok_or_else(|| Error::Compute(format!("the attention of {n} tokens is too large to hold")))?;
+            data.try_reserve_exact(len).map_err(|_| {
+                Error::Compute(format!(
+                    "not enough memory for the attention of {n} tokens ({} layers × {} heads × {n}²)",
+                    shape.layers, shape.heads
+                ))
+            })?;
+        }
         let mut qk = Vec::new();
-        for (i, layer) in self.layers.iter().enumerate() {
+        for (i, layer) in self.layers().enumerate() {
+            let layer = layer?;
             let (q, k) = layer.queries_keys(&x, &self.cfg)?;
             match plan {
                 Plan::QueryKeyOf(stop) if stop == i => {

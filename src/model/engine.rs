@@ -1,14 +1,14 @@
 //! The engine as the page and the command line use it: bytes in, attention out (and, on
 //! request, the per-head queries and keys behind it).
 
-use super::{BertEncoder, Checkpoint, Config, Encoded, Error, QueryKey, Result, TokenizerWrapper};
+use super::{Checkpoint, Config, Encoded, Encoder, Error, Family, QueryKey, Result, TokenizerWrapper};
 use crate::attention::Attention;
 
 /// A loaded model: config, tokenizer and encoder.
 pub struct Engine {
     config: Config,
     tokenizer: TokenizerWrapper,
-    encoder: BertEncoder,
+    encoder: Encoder,
 }
 
 /// The result of running one input.
@@ -19,17 +19,42 @@ pub struct Run {
 
 impl Engine {
     /// Builds an engine from the three files' bytes (`config.json`, `tokenizer.json`,
-    /// `model.safetensors`). The weight bytes may be dropped afterwards.
+    /// `model.safetensors`). The family comes from `config.json`; an unsupported one is
+    /// [`Error::Unsupported`], and PyTorch weights passed as `weights` are
+    /// [`Error::NeedsSafetensors`]. The weight bytes may be dropped afterwards.
     pub fn from_bytes(config: &[u8], tokenizer: &[u8], weights: &[u8]) -> Result<Self> {
         let config = Config::from_json(config)?;
-        let tokenizer = TokenizerWrapper::from_json(tokenizer, config.max_position_embeddings)?;
-        let checkpoint = Checkpoint::from_safetensors(weights)?;
-        let encoder = BertEncoder::load(&checkpoint, &config)?;
+        let tokenizer = TokenizerWrapper::from_json(tokenizer, config.max_tokens())?;
+        let checkpoint = Checkpoint::from_safetensors(weights, config.family)?;
+        let encoder = Encoder::load(&checkpoint, &config)?;
         Ok(Self { config, tokenizer, encoder })
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The model's family; `family().name()` is "BERT", "DistilBERT", "RoBERTa" or "ALBERT".
+    pub fn family(&self) -> Family {
+        self.config.family
+    }
+
+    /// Whether layers share their weights (ALBERT): the views can say so, since a shared
+    /// layer's heads are the same heads applied again to a new input.
+    pub fn shared_layers(&self) -> bool {
+        self.config.shared_layers()
+    }
+
+    /// Which weight set layer `layer` runs (layers with equal sets share all their weights),
+    /// or `None` past the last layer. Without sharing, layer `i` runs set `i`.
+    pub fn weight_group(&self, layer: usize) -> Option<usize> {
+        self.config.weight_group(layer)
+    }
+
+    /// The longest input in tokens, special tokens included (512 for bert-base and
+    /// roberta-base, whose table has 514 positions); longer inputs are truncated.
+    pub fn max_tokens(&self) -> usize {
+        self.config.max_tokens()
     }
 
     /// Tokenizes without running the model.
@@ -64,23 +89,23 @@ impl Engine {
 
     /// Rejects inputs the encoder cannot take, with a message for the user.
     fn check(&self, encoded: &Encoded) -> Result<()> {
-        let vocab = self.config.vocab_size as u32;
-        let types = self.config.type_vocab_size as u32;
-        let max = self.config.max_position_embeddings;
+        let vocab = self.config.vocab_size;
+        let types = self.config.type_vocab_size;
+        let max = self.config.max_tokens();
         if encoded.tokens.len() > max {
             return Err(Error::Tokenize(format!(
                 "{} tokens are more than this model's {max} positions",
                 encoded.tokens.len()
             )));
         }
-        if let Some(t) = encoded.tokens.iter().find(|t| t.id >= vocab) {
+        if let Some(t) = encoded.tokens.iter().find(|t| t.id as usize >= vocab) {
             return Err(Error::Tokenize(format!(
                 "token \"{}\" has id {} but the model's vocabulary has {vocab} entries \
                  (tokenizer.json does not match this model)",
                 t.text, t.id
             )));
         }
-        if encoded.tokens.iter().any(|t| t.type_id >= types) {
+        if self.config.family.uses_segment_ids() && encoded.tokens.iter().any(|t| t.type_id as usize >= types) {
             return Err(Error::Tokenize(format!(
                 "this model has {types} segment type(s); it cannot take a sentence pair"
             )));

@@ -13,6 +13,10 @@ pub enum Error {
     Weights(String),
     #[error("unsupported model: {0}")]
     Unsupported(String),
+    /// The weights are PyTorch's pickle format (`pytorch_model.bin`), not safetensors; the
+    /// message says how to convert them ([`super::NEEDS_SAFETENSORS`]).
+    #[error("{0}")]
+    NeedsSafetensors(String),
     #[error("inference failed: {0}")]
     Compute(String),
 }

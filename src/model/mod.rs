@@ -1,19 +1,22 @@
 //! The engine: everything needed to turn text into attention, in pure Rust.
 //!
 //! No browser crates here: the same code is tested natively with `cargo test`, drives the
-//! `attention-export` command line, and runs inside the page's Web Worker.
+//! `attention-export` command line, and runs inside the page's Web Worker. It runs the BERT,
+//! DistilBERT, RoBERTa and ALBERT families ([`Family`]) through one encoder ([`Encoder`]).
 
 mod bert;
 mod checkpoint;
 mod config;
 mod engine;
 mod error;
+mod family;
 pub mod synthetic;
 mod tokenize;
 
-pub use bert::{BertEncoder, EncoderOutput, QueryKey};
-pub use checkpoint::{canonical_name, Checkpoint};
-pub use config::{Activation, Config};
+pub use bert::{Encoder, EncoderOutput, QueryKey};
+pub use checkpoint::{canonical_name, is_pytorch_pickle, needs_safetensors, Checkpoint, NEEDS_SAFETENSORS};
+pub use config::{Activation, Config, Positions, MAX_LAYERS};
 pub use engine::{Engine, Run};
 pub use error::{Error, Result};
+pub use family::{Family, Part};
 pub use tokenize::{Encoded, Token, TokenizerWrapper};

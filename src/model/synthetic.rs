@@ -93,8 +93,8 @@ mod tests {
         let a = random_bert_safetensors(&cfg, 7).unwrap();
         assert_eq!(a, random_bert_safetensors(&cfg, 7).unwrap());
         assert_ne!(a, random_bert_safetensors(&cfg, 8).unwrap());
-        let ck = super::super::Checkpoint::from_safetensors(&a).unwrap();
-        let enc = super::super::BertEncoder::load(&ck, &cfg).unwrap();
+        let ck = super::super::Checkpoint::from_safetensors(&a, super::super::Family::Bert).unwrap();
+        let enc = super::super::Encoder::load(&ck, &cfg).unwrap();
         let out = enc.forward(&[1, 5, 9, 2], &[0, 0, 1, 1]).unwrap();
         let s = out.attention.shape();
         assert_eq!((s.layers, s.heads, s.seq), (2, 4, 4));

@@ -31,6 +31,11 @@ pub struct Token {
     /// views merge WordPiece/BPE pieces back into words.
     #[serde(default)]
     pub word: Option<u32>,
+    /// The token as the views label it (BertViz's `prettify_tokens`): byte-level BPE tokens
+    /// (RoBERTa's `Ġbank`, `ĠrÃ©` for "ré") become the text they cover, SentencePiece's `▁`
+    /// word marker goes; WordPiece's `##` stays, since it says "continues the word".
+    #[serde(default)]
+    pub label: String,
 }
 
 /// A tokenized input, ready for the encoder.
@@ -53,6 +58,9 @@ impl Encoded {
 /// A `tokenizers::Tokenizer` set up for one model.
 pub struct TokenizerWrapper {
     inner: Tokenizer,
+    /// Byte-level BPE (GPT-2/RoBERTa): token strings are bytes in disguise, so labels come
+    /// from the input text the token covers.
+    byte_level: bool,
 }
 
 impl TokenizerWrapper {
@@ -68,7 +76,8 @@ impl TokenizerWrapper {
                 stride: 0,
             }))
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        Ok(Self { inner })
+        let byte_level = matches!(inner.get_decoder(), Some(tokenizers::DecoderWrapper::ByteLevel(_)));
+        Ok(Self { inner, byte_level })
     }
 
     /// Tokenizes a sentence, or a sentence pair (`[CLS] a [SEP] b [SEP]` for BERT).
@@ -84,18 +93,33 @@ impl TokenizerWrapper {
         let special = enc.get_special_tokens_mask();
         let seqs = enc.get_sequence_ids();
         let words = enc.get_word_ids();
+        let inputs: [Vec<char>; 2] = [text.chars().collect(), pair.unwrap_or("").chars().collect()];
         let tokens = (0..enc.len())
             .map(|i| {
                 let (start, end) = enc.get_offsets()[i];
+                let text = enc.get_tokens()[i].clone();
+                let is_special = special[i] == 1;
+                let covered = || -> Option<String> {
+                    let chars = inputs.get(seqs[i]?)?.get(start..end)?;
+                    Some(chars.iter().collect::<String>()).filter(|s| !s.trim().is_empty())
+                };
+                let label = if is_special {
+                    text.clone()
+                } else if self.byte_level {
+                    covered().unwrap_or_else(|| text.clone())
+                } else {
+                    Some(text.trim_start_matches('\u{2581}')).filter(|s| !s.is_empty()).unwrap_or(&text).to_string()
+                };
                 Token {
-                    text: enc.get_tokens()[i].clone(),
+                    text,
                     id: enc.get_ids()[i],
                     type_id: enc.get_type_ids()[i],
                     sequence: seqs[i],
                     start,
                     end,
-                    special: special[i] == 1,
+                    special: is_special,
                     word: words.get(i).copied().flatten(),
+                    label,
                 }
             })
             .collect();
