@@ -1,52 +1,21 @@
-//! `fetch` with streamed progress, usable from any global scope (window or worker).
+//! HTTP requests, usable from any global scope (window or worker).
+//!
+//! The design card names gloo-net for HTTP, and it serves for building and sending requests:
+//! its `RequestBuilder` takes headers (`Range`), the cache mode and an `AbortSignal`, and uses
+//! the global `fetch`, so the same code runs in the page and in the worker. Its `Response`
+//! only reads a body whole (`text`, `binary`), though: no progress, and a 440 MB file would
+//! sit in JS memory and again in wasm memory. So the body is read here as a web-sys
+//! `ReadableStream`, chunk by chunk, straight into wasm memory (`read_stream`); Cache Storage
+//! is web-sys too (`cache.rs`), as gloo has no binding for it.
 
+use gloo_net::http::{Method, Request};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, ReadableStreamDefaultReader, RequestInit, Response};
+use web_sys::{AbortSignal, ReadableStream, ReadableStreamDefaultReader, RequestCache};
 
-#[wasm_bindgen]
-extern "C" {
-    /// The global `fetch`: `Window` and `WorkerGlobalScope` both have it, but web-sys binds it
-    /// per type; binding the global directly keeps one code path for both.
-    #[wasm_bindgen(js_name = fetch)]
-    fn global_fetch(request: &web_sys::Request) -> js_sys::Promise;
-}
-
-/// Why a download failed, worded for the person looking at the page.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NetError {
-    /// No HTTP answer at all: offline, DNS, refused, or blocked by CORS.
-    Unreachable { url: String, detail: String },
-    /// An HTTP answer other than 2xx.
-    Status { url: String, status: u16, text: String },
-    /// The body broke off while reading.
-    Interrupted { url: String, detail: String },
-    /// The caller aborted the request (a newer load replaced it, or Cancel).
-    Aborted { url: String },
-}
-
-impl std::fmt::Display for NetError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NetError::Unreachable { url, detail } => write!(
-                f,
-                "could not reach {url} ({detail}): the host is offline, unreachable, or does not allow cross-origin requests"
-            ),
-            NetError::Status { url, status: 404, .. } => {
-                write!(f, "{url} was not found (404): check the model name and revision")
-            }
-            NetError::Status { url, status: 401 | 403, .. } => write!(
-                f,
-                "{url} needs permission (gated or private model); this app only downloads public files"
-            ),
-            NetError::Status { url, status, text } => write!(f, "{url} answered {status} {text}"),
-            NetError::Interrupted { url, detail } => write!(f, "download of {url} broke off: {detail}"),
-            NetError::Aborted { url } => write!(f, "download of {url} was cancelled"),
-        }
-    }
-}
+pub use super::error::NetError;
 
 fn describe(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
@@ -56,81 +25,159 @@ fn describe(e: &JsValue) -> String {
 }
 
 fn is_abort(e: &JsValue, signal: Option<&AbortSignal>) -> bool {
-    signal.is_some_and(|s| s.aborted())
-        || e.dyn_ref::<js_sys::Error>().is_some_and(|e| e.name() == "AbortError")
+    signal.is_some_and(|s| s.aborted()) || e.dyn_ref::<js_sys::Error>().is_some_and(|e| e.name() == "AbortError")
 }
 
-/// Downloads `url` fully, calling `progress(received, total)` as chunks arrive
-/// (`total` from `Content-Length`, when the server sends it). Aborting `signal` stops the
-/// request on the wire (the server sees the connection close) and gives [`NetError::Aborted`].
+/// A gloo-net failure to send (no HTTP answer) as a [`NetError`].
+fn send_error(url: &str, e: gloo_net::Error, signal: Option<&AbortSignal>) -> NetError {
+    let aborted = signal.is_some_and(|s| s.aborted());
+    match e {
+        gloo_net::Error::JsError(js) if aborted || js.name == "AbortError" => NetError::Aborted { url: url.into() },
+        gloo_net::Error::JsError(js) => NetError::Unreachable { url: url.into(), detail: js.message },
+        _ if aborted => NetError::Aborted { url: url.into() },
+        other => NetError::Unreachable { url: url.into(), detail: other.to_string() },
+    }
+}
+
+/// A response whose headers have arrived; the body is still to be read.
+pub struct Opened {
+    pub status: u16,
+    pub status_text: String,
+    headers: gloo_net::http::Headers,
+    body: Option<ReadableStream>,
+}
+
+impl Opened {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name)
+    }
+
+    /// `Content-Length`, when the server sends it (and, cross-origin, exposes it).
+    pub fn content_length(&self) -> Option<u64> {
+        self.header("content-length").and_then(|v| v.trim().parse().ok())
+    }
+
+    pub fn take_body(&mut self) -> Option<ReadableStream> {
+        self.body.take()
+    }
+}
+
+/// Sends a GET for `url`, asking for the bytes from `from` on when `from > 0`. The request
+/// bypasses the HTTP cache: model files are kept in Cache Storage, not twice.
+pub async fn open(url: &str, signal: Option<&AbortSignal>, from: u64) -> Result<Opened, NetError> {
+    let mut req = Request::get(url).abort_signal(signal).cache(RequestCache::NoStore);
+    if from > 0 {
+        req = req.header("Range", &format!("bytes={from}-"));
+    }
+    // gloo-net turns a rejected fetch into its error type; an abort rejects with a DOMException
+    // (an `Error`), never with another value, since we abort without a reason.
+    let resp = req.send().await.map_err(|e| send_error(url, e, signal))?;
+    Ok(Opened { status: resp.status(), status_text: resp.status_text(), headers: resp.headers(), body: resp.body() })
+}
+
+/// The size of `url` from a HEAD request (`Content-Length`), or `None` if the server does not
+/// say or cannot be asked. Only a hint for the total: the GET's own answer decides.
+pub async fn head_size(url: &str, signal: Option<&AbortSignal>) -> Option<u64> {
+    let resp = Request::get(url).method(Method::HEAD).abort_signal(signal).cache(RequestCache::NoStore).send().await.ok()?;
+    if !resp.ok() || resp.headers().get("content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity")) {
+        return None;
+    }
+    resp.headers().get("content-length").and_then(|v| v.trim().parse().ok())
+}
+
+/// Why reading a body stopped early.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The stream failed (connection lost, aborted): the JS error.
+    Stream(JsValue),
+    /// No memory for the next chunk.
+    OutOfMemory,
+}
+
+impl ReadError {
+    /// As a [`NetError`] for `url`.
+    pub fn into_net(self, url: &str, signal: Option<&AbortSignal>) -> NetError {
+        match self {
+            ReadError::Stream(e) if is_abort(&e, signal) => NetError::Aborted { url: url.into() },
+            ReadError::Stream(e) => NetError::Interrupted { url: url.into(), detail: describe(&e) },
+            ReadError::OutOfMemory => NetError::Interrupted {
+                url: url.into(),
+                detail: "out of memory: the file is too large for this browser tab".into(),
+            },
+        }
+    }
+}
+
+/// Reads `body` to its end, appending to `buf` and calling `on_chunk(buf.len(), chunk_len)`
+/// after each chunk. Memory is reserved fallibly: a failed allocation becomes an error, not an
+/// abort of the wasm instance.
+pub async fn read_stream(
+    body: &ReadableStream,
+    buf: &mut Vec<u8>,
+    mut on_chunk: impl FnMut(&mut Vec<u8>, u64) -> bool,
+) -> Result<(), ReadError> {
+    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(ReadError::Stream)?;
+        if Reflect::get(&chunk, &"done".into()).map_err(ReadError::Stream)?.is_truthy() {
+            return Ok(());
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(ReadError::Stream)?.unchecked_into();
+        let n = value.length() as usize;
+        let start = buf.len();
+        if buf.try_reserve(n).is_err() {
+            let _ = reader.cancel();
+            return Err(ReadError::OutOfMemory);
+        }
+        buf.resize(start + n, 0);
+        value.copy_to(&mut buf[start..]);
+        if !on_chunk(buf, n as u64) {
+            // The caller has seen enough (e.g. more bytes than the file can have): stop reading.
+            let _ = reader.cancel();
+            return Ok(());
+        }
+    }
+}
+
+/// Closes a body that will not be read (the connection is released).
+pub fn discard(body: Option<ReadableStream>) {
+    if let Some(b) = body {
+        let _ = b.cancel();
+    }
+}
+
+/// Downloads `url` in full (no resume, no retry), calling `progress(received, total)` as chunks
+/// arrive (`total` from `Content-Length`, when the server sends it). Aborting `signal` stops
+/// the request on the wire and gives [`NetError::Aborted`].
 pub async fn fetch_bytes(
     url: &str,
     signal: Option<&AbortSignal>,
     mut progress: impl FnMut(u64, Option<u64>),
 ) -> Result<Vec<u8>, NetError> {
-    let aborted = || NetError::Aborted { url: url.to_string() };
-    let unreachable = |e: JsValue| {
-        if is_abort(&e, signal) {
-            aborted()
-        } else {
-            NetError::Unreachable { url: url.to_string(), detail: describe(&e) }
-        }
-    };
-    let init = RequestInit::new();
-    init.set_signal(signal);
-    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(unreachable)?;
-    let resp: Response = JsFuture::from(global_fetch(&request))
-        .await
-        .map_err(unreachable)?
-        .dyn_into()
-        .map_err(|_| NetError::Unreachable { url: url.into(), detail: "not a Response".into() })?;
-    if !resp.ok() {
-        return Err(NetError::Status { url: url.into(), status: resp.status(), text: resp.status_text() });
+    let mut opened = open(url, signal, 0).await?;
+    if !(200..300).contains(&opened.status) {
+        discard(opened.take_body());
+        return Err(NetError::Status { url: url.into(), status: opened.status, text: opened.status_text.clone() });
     }
-    let total = resp
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let interrupted = |e: JsValue| {
-        if is_abort(&e, signal) {
-            aborted()
-        } else {
-            NetError::Interrupted { url: url.to_string(), detail: describe(&e) }
-        }
-    };
-    let Some(body) = resp.body() else {
-        progress(0, total);
-        return Ok(Vec::new());
-    };
-    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    // Content-Length is the *encoded* size, so it is only a capacity hint. Reserve with
-    // try_reserve: a failed allocation must become a message, not an abort of the worker.
-    let mut buf: Vec<u8> = Vec::new();
-    let _ = buf.try_reserve_exact(total.unwrap_or(0) as usize);
-    let too_big = || NetError::Interrupted {
-        url: url.to_string(),
-        detail: "out of memory: the file is too large for this browser tab".into(),
-    };
+    let total = opened.content_length();
+    let mut buf = Vec::new();
     progress(0, total);
-    loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(interrupted)?;
-        if Reflect::get(&chunk, &"done".into()).map_err(interrupted)?.is_truthy() {
-            break;
-        }
-        let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(interrupted)?.unchecked_into();
-        let start = buf.len();
-        buf.try_reserve(value.length() as usize).map_err(|_| too_big())?;
-        buf.resize(start + value.length() as usize, 0);
-        value.copy_to(&mut buf[start..]);
-        progress(buf.len() as u64, total);
+    if let Some(body) = opened.take_body() {
+        read_stream(&body, &mut buf, |b, _| {
+            progress(b.len() as u64, total);
+            true
+        })
+        .await
+        .map_err(|e| e.into_net(url, signal))?;
     }
     Ok(buf)
 }
 
-/// Downloads a small text file (no progress).
+/// Downloads a small text file (gloo-net reads it whole).
 pub async fn fetch_text(url: &str) -> Result<String, NetError> {
-    let bytes = fetch_bytes(url, None, |_, _| {}).await?;
-    String::from_utf8(bytes).map_err(|e| NetError::Interrupted { url: url.into(), detail: e.to_string() })
+    let resp = Request::get(url).send().await.map_err(|e| send_error(url, e, None))?;
+    if !resp.ok() {
+        return Err(NetError::Status { url: url.into(), status: resp.status(), text: resp.status_text() });
+    }
+    resp.text().await.map_err(|e| NetError::Interrupted { url: url.into(), detail: e.to_string() })
 }

@@ -1,5 +1,25 @@
-//! Network: downloading model files with progress, in the page or in the worker.
+//! Network: downloading model files with progress, resuming and retrying, and keeping them in
+//! the browser's Cache Storage.
+//!
+//! `error`, `resume` and `rate` are pure (the retry policy, Range answers, speed) and tested
+//! natively; the rest talks to the browser and exists only in wasm.
 
+mod error;
+pub mod rate;
+pub mod resume;
+
+pub use error::NetError;
+
+#[cfg(target_arch = "wasm32")]
+pub mod cache;
+#[cfg(target_arch = "wasm32")]
+mod download;
+#[cfg(target_arch = "wasm32")]
 mod fetch;
+#[cfg(target_arch = "wasm32")]
+pub mod model_files;
 
-pub use fetch::{fetch_bytes, fetch_text, NetError};
+#[cfg(target_arch = "wasm32")]
+pub use download::{download, Event};
+#[cfg(target_arch = "wasm32")]
+pub use fetch::{fetch_bytes, fetch_text, head_size};

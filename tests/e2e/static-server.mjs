@@ -17,19 +17,30 @@
 // - `--throttle /slowhub=2000000` limits what a mount sends to that many bytes per second
 //   (per response), to test what a page does while a big download is in progress;
 // - keeps a log of the requests (bounded: the newest `logLimit`, default 10 000).
+// - Range: `Range: bytes=A-B` / `bytes=A-` / `bytes=-N` on a file gets a 206 with `Content-Range`
+//   (416 when unsatisfiable); files are sent with `Accept-Ranges: bytes`. A mount with
+//   `acceptRanges: false` neither says so nor honours Range (always the whole file, 200).
 //
 // Also importable:
 //   startServer({ root, port = 0, mounts, verbose, logLimit })
-//     -> Promise<{ url, port, server, close, requests, waitForRequest, clearLog, setThrottle }>
-// where mounts is `{ '/hub': dir }` or `{ '/hub': { dir, bytesPerSecond } }` or
+//     -> Promise<{ url, port, server, close, requests, waitForRequest, clearLog, setThrottle,
+//                  cutAfter, setStopped }>
+// where mounts is `{ '/hub': dir }` or `{ '/hub': { dir, bytesPerSecond, acceptRanges } }` or
 // `[['/hub', dir]]` / `[['/hub', dir, { bytesPerSecond }]]` or `[{ prefix: '/hub', dir, bytesPerSecond }]`.
+// - `cutAfter(match, bytes, { times = 1 })`: the next `times` GETs of a file matching `match` (a
+//   URL path, or a predicate on the log entry) are cut: the server writes `bytes` bytes of the
+//   body and closes the connection (a download that breaks off). The entry gets `cut: true`.
+// - `setStopped(prefix, stopped = true)`: a stopped mount (or '/' for the root) answers nothing:
+//   each request's connection is closed at once (logged with `refused: true`, `status: null`).
 //
 // `requests` is the log, oldest first; each entry is
 //   { id, method, url, path, mount, bytesPerSecond, status, size, bytes, aborted, done, start, end }
 // - `path`: the decoded URL path; `mount`: the prefix that served it (null for root);
 // - `size`: the Content-Length sent (null before the headers), `bytes`: body bytes written so far;
 // - `aborted`: the client closed the connection before the response's end (a cancelled fetch);
-// - `done`: the response is over (finished or aborted); `start`/`end`: Date.now() ms.
+// - `done`: the response is over (finished or aborted); `start`/`end`: Date.now() ms;
+// - `range`: the request's Range header (or null); `cut`: the server cut the body (cutAfter);
+//   `refused`: a stopped mount closed the connection without an answer.
 // `waitForRequest(predicate, { timeout = 10000, done = true })` resolves with the first entry
 // (already logged or still to come) that matches — once it is over, unless `done: false`; the
 // predicate is checked as each request starts, writes body bytes and ends — and rejects after
@@ -77,7 +88,7 @@ export function mimeType(file) {
 
 const COMMON_HEADERS = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'Content-Length, Content-Type',
+  'Access-Control-Expose-Headers': 'Content-Length, Content-Type, Accept-Ranges, Content-Range',
   'Cross-Origin-Resource-Policy': 'cross-origin',
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',
@@ -110,7 +121,12 @@ function normalizeMounts(mounts) {
     .map(([prefix, dir, opts]) => {
       const p = normalizePrefix(prefix);
       if (!dir) throw new Error(`mount ${p} has no dir`);
-      return { prefix: p, dir: path.resolve(dir), bytesPerSecond: checkRate(opts?.bytesPerSecond, p) };
+      return {
+        prefix: p,
+        dir: path.resolve(dir),
+        bytesPerSecond: checkRate(opts?.bytesPerSecond, p),
+        acceptRanges: opts?.acceptRanges !== false,
+      };
     })
     .sort((a, b) => b.prefix.length - a.prefix.length);
 }
@@ -138,9 +154,9 @@ function resolvePath(root, mount, urlPath) {
  * the average holds whatever the chunking), honouring back-pressure. Stops, and lets go of
  * the file and the timer, as soon as the response closes (client gone or server closing).
  */
-function sendThrottled(res, file, bps, entry, onProgress) {
+function sendThrottled(res, file, bps, entry, onProgress, range = null) {
   const chunk = Math.max(1024, Math.min(64 * 1024, Math.floor(bps / 20)));
-  const stream = fs.createReadStream(file, { highWaterMark: chunk });
+  const stream = fs.createReadStream(file, { highWaterMark: chunk, ...(range ?? {}) });
   const t0 = Date.now();
   let timer = null;
   stream.on('data', (buf) => {
@@ -167,6 +183,57 @@ function sendThrottled(res, file, bps, entry, onProgress) {
   });
 }
 
+/**
+ * A `Range` header against a file of `size` bytes: `{ start, end }` (inclusive), `'unsatisfiable'`,
+ * or null when there is none or it is not a single byte range (then the whole file is sent).
+ */
+export function parseRange(header, size) {
+  if (!header) return null;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header);
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+/**
+ * Sends `file` (or its `range`) but only `cutAt` bytes of it, then closes the connection, as a
+ * network failure mid-download would.
+ */
+function sendCut(res, file, range, cutAt, entry, onProgress) {
+  const stream = fs.createReadStream(file, range ?? {});
+  let stopped = false;
+  stream.on('data', (buf) => {
+    if (stopped) return;
+    const room = cutAt - entry.bytes;
+    if (buf.length < room) {
+      entry.bytes += buf.length;
+      onProgress(entry);
+      if (!res.write(buf)) {
+        stream.pause();
+        res.once('drain', () => stream.resume());
+      }
+      return;
+    }
+    stopped = true;
+    stream.destroy();
+    const part = buf.subarray(0, Math.max(0, room));
+    entry.bytes += part.length;
+    entry.cut = true;
+    onProgress(entry);
+    res.write(part, () => res.destroy());
+  });
+  stream.on('end', () => res.end());
+  stream.on('error', () => res.destroy());
+  res.on('close', () => stream.destroy());
+}
+
 function send(res, status, body, extra = {}) {
   const buf = Buffer.from(body ?? '');
   if (res.logEntry) {
@@ -182,10 +249,21 @@ function send(res, status, body, extra = {}) {
   res.end(res.req.method === 'HEAD' ? undefined : buf);
 }
 
-function makeHandler(root, mounts, requestLog) {
+function makeHandler(root, mounts, requestLog, faults = { cuts: [], stopped: new Set() }) {
   return (req, res) => {
     const entry = requestLog.open(req, res);
     res.on('close', () => requestLog.close(entry, res));
+    if (faults.stopped.size) {
+      const p = pathOf(req.url);
+      const m = p == null ? null : findMount(mounts, p);
+      if (faults.stopped.has(m?.prefix ?? '/')) {
+        entry.path = p;
+        entry.mount = m?.prefix ?? null;
+        entry.refused = true;
+        req.socket.destroy();
+        return;
+      }
+    }
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
         ...COMMON_HEADERS,
@@ -244,22 +322,37 @@ function makeHandler(root, mounts, requestLog) {
       return;
     }
 
-    res.writeHead(200, {
+    const ranges = mount?.acceptRanges !== false;
+    const range = ranges && req.method === 'GET' ? parseRange(req.headers.range, st.size) : null;
+    if (range === 'unsatisfiable') {
+      send(res, 416, 'range not satisfiable\n', { 'Content-Range': `bytes */${st.size}` });
+      return;
+    }
+    const length = range ? range.end - range.start + 1 : st.size;
+    res.writeHead(range ? 206 : 200, {
       ...COMMON_HEADERS,
       'Content-Type': mimeType(file),
-      'Content-Length': st.size,
+      'Content-Length': length,
       'Last-Modified': st.mtime.toUTCString(),
+      ...(ranges ? { 'Accept-Ranges': 'bytes' } : {}),
+      ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${st.size}` } : {}),
     });
-    entry.size = st.size;
+    entry.size = length;
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
-    if (mount?.bytesPerSecond) {
-      sendThrottled(res, file, mount.bytesPerSecond, entry, (e) => requestLog.progress(e));
+    const cut = faults.cuts.find((c) => c.times > 0 && c.matches(entry));
+    if (cut) {
+      cut.times -= 1;
+      sendCut(res, file, range, cut.bytes, entry, (e) => requestLog.progress(e));
       return;
     }
-    const stream = fs.createReadStream(file);
+    if (mount?.bytesPerSecond) {
+      sendThrottled(res, file, mount.bytesPerSecond, entry, (e) => requestLog.progress(e), range);
+      return;
+    }
+    const stream = fs.createReadStream(file, range ?? {});
     stream.on('data', (buf) => {
       entry.bytes += buf.length;
       requestLog.progress(entry);
@@ -300,6 +393,9 @@ class RequestLog extends EventEmitter {
       status: null,
       size: null,
       bytes: 0,
+      range: req.headers.range ?? null,
+      cut: false,
+      refused: false,
       aborted: false,
       done: false,
       start: Date.now(),
@@ -313,12 +409,16 @@ class RequestLog extends EventEmitter {
   }
 
   close(entry, res) {
-    entry.status = res.statusCode;
+    entry.status = entry.refused ? null : res.statusCode;
     entry.aborted = !res.writableFinished;
     entry.done = true;
     entry.end = Date.now();
     if (this.verbose || entry.status >= 400 || entry.aborted) {
-      const what = entry.aborted ? ` aborted after ${entry.bytes}/${entry.size ?? '?'} bytes` : '';
+      const what = entry.refused
+        ? ' refused (stopped)'
+        : entry.aborted
+          ? ` ${entry.cut ? 'cut' : 'aborted'} after ${entry.bytes}/${entry.size ?? '?'} bytes`
+          : '';
       process.stderr.write(`[static-server] ${entry.method} ${entry.url} -> ${entry.status}${what}\n`);
     }
     this.emit('entry', entry);
@@ -377,7 +477,8 @@ export function startServer({ root, port = 0, mounts, verbose = false, logLimit 
     return Promise.reject(e);
   }
   const requestLog = new RequestLog({ limit: logLimit, verbose });
-  const server = http.createServer(makeHandler(rootDir, mountList, requestLog));
+  const faults = { cuts: [], stopped: new Set() };
+  const server = http.createServer(makeHandler(rootDir, mountList, requestLog, faults));
   server.keepAliveTimeout = 5000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -398,6 +499,18 @@ export function startServer({ root, port = 0, mounts, verbose = false, logLimit 
           const m = mountList.find((x) => x.prefix === p);
           if (!m) throw new Error(`setThrottle: no mount ${p}`);
           m.bytesPerSecond = checkRate(bytesPerSecond, p);
+        },
+        /** Cuts the next `times` GETs matching `match` (a URL path or a predicate) after `bytes` body bytes. */
+        cutAfter: (match, bytes, { times = 1 } = {}) => {
+          const matches = typeof match === 'function' ? match : (e) => e.path === match;
+          faults.cuts.push({ matches, bytes: Math.max(0, Math.floor(bytes)), times });
+        },
+        /** Stops (or restarts) a mount, or the root with '/': its requests get no answer. */
+        setStopped: (prefix, stopped = true) => {
+          const p = prefix === '/' ? '/' : normalizePrefix(prefix);
+          if (p !== '/' && !mountList.some((x) => x.prefix === p)) throw new Error(`setStopped: no mount ${p}`);
+          if (stopped) faults.stopped.add(p);
+          else faults.stopped.delete(p);
         },
         close: () =>
           new Promise((done) => {

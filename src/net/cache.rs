@@ -1,0 +1,212 @@
+//! Downloaded model files in Cache Storage, so the next visit needs no network.
+//!
+//! One cache, [`MODEL_CACHE`], one entry per file, keyed by the file's URL
+//! (`{hub}/{repo}/resolve/{revision}/{file}`: hub, repo, revision and file in one key). Each
+//! entry carries its size (`Content-Length` and `x-attention-viz-bytes`) and where it came from
+//! (`x-attention-viz-*`), so the storage panel can list models without reading any body, and a
+//! file whose body does not have the stored size is thrown away instead of used.
+//!
+//! The service worker's app-shell caches (`attention-viz-shell-*`, `sw.js`) are separate: it
+//! never touches this one, and this code never touches those.
+//!
+//! web-sys, not gloo: gloo has no Cache Storage binding.
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, CacheStorage, Headers, ResponseInit, StorageEstimate, StorageManager};
+
+use super::fetch::read_stream;
+use crate::protocol::{CachedFile, CachedModel, ModelSource};
+
+/// The Cache Storage cache holding model files.
+pub const MODEL_CACHE: &str = "attention-viz-models-v1";
+
+const H_BYTES: &str = "x-attention-viz-bytes";
+const H_HUB: &str = "x-attention-viz-hub";
+const H_REPO: &str = "x-attention-viz-repo";
+const H_REVISION: &str = "x-attention-viz-revision";
+const H_FILE: &str = "x-attention-viz-file";
+const H_SAVED: &str = "x-attention-viz-saved";
+
+fn describe(e: &JsValue) -> String {
+    let name = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.name()));
+    let message = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "unknown error".into());
+    match name {
+        Some(n) if n != "Error" && !message.contains(&n) => format!("{n}: {message}"),
+        _ => message,
+    }
+}
+
+/// The global `caches`, if this context has one (secure contexts only: https or localhost).
+fn cache_storage() -> Result<CacheStorage, String> {
+    let caches = Reflect::get(&js_sys::global(), &"caches".into()).unwrap_or(JsValue::UNDEFINED);
+    if caches.is_undefined() || caches.is_null() {
+        return Err("this browser offers no Cache Storage here (it needs https or localhost, and no private mode that disables it)".into());
+    }
+    Ok(caches.unchecked_into())
+}
+
+/// How much the browser lets this site store: `(usage, quota)` in bytes, from
+/// `navigator.storage.estimate()`, when the browser says.
+pub async fn estimate() -> (Option<u64>, Option<u64>) {
+    let global = js_sys::global();
+    let Ok(navigator) = Reflect::get(&global, &"navigator".into()) else { return (None, None) };
+    let storage = Reflect::get(&navigator, &"storage".into()).unwrap_or(JsValue::UNDEFINED);
+    if storage.is_undefined() || storage.is_null() {
+        return (None, None);
+    }
+    let storage: StorageManager = storage.unchecked_into();
+    let Ok(promise) = storage.estimate() else { return (None, None) };
+    let Ok(est) = JsFuture::from(promise).await else { return (None, None) };
+    let est: StorageEstimate = est.unchecked_into();
+    let bytes = |v: Option<f64>| v.filter(|v| v.is_finite() && *v >= 0.0).map(|v| v as u64);
+    (bytes(est.get_usage()), bytes(est.get_quota()))
+}
+
+/// What the cache holds for one file.
+pub enum Lookup {
+    Missing,
+    /// An entry with its stored size; the body is read by [`ModelCache::read`].
+    Found { size: u64, response: web_sys::Response },
+    /// An entry without a readable size: not ours, or written by hand. Evict it.
+    Invalid(String),
+}
+
+/// The model cache, open.
+pub struct ModelCache {
+    cache: Cache,
+}
+
+impl ModelCache {
+    pub async fn open() -> Result<Self, String> {
+        let storage = cache_storage()?;
+        let cache = JsFuture::from(storage.open(MODEL_CACHE)).await.map_err(|e| {
+            format!("the browser's storage cannot be opened ({}); models are downloaded every time", describe(&e))
+        })?;
+        Ok(Self { cache: cache.unchecked_into() })
+    }
+
+    /// Looks `url` up without reading its body.
+    pub async fn lookup(&self, url: &str) -> Lookup {
+        let Ok(found) = JsFuture::from(self.cache.match_with_str(url)).await else { return Lookup::Missing };
+        let Ok(response) = found.dyn_into::<web_sys::Response>() else { return Lookup::Missing };
+        let headers = response.headers();
+        let size = |name: &str| headers.get(name).ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+        match (size("content-length"), size(H_BYTES)) {
+            (Some(a), Some(b)) if a == b => Lookup::Found { size: a, response },
+            (a, b) => Lookup::Invalid(format!("its stored size is unreadable (Content-Length {a:?}, recorded {b:?})")),
+        }
+    }
+
+    /// Reads a found entry's body, checking it has `size` bytes. `progress(bytes so far)`.
+    pub async fn read(&self, response: &web_sys::Response, size: u64, mut progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(size as usize).map_err(|_| "out of memory: the file is too large for this browser tab".to_string())?;
+        if let Some(body) = response.body() {
+            read_stream(&body, &mut buf, |b, _| {
+                progress(b.len() as u64);
+                b.len() as u64 <= size
+            })
+            .await
+            .map_err(|e| match e {
+                super::fetch::ReadError::Stream(e) => format!("reading it failed ({})", describe(&e)),
+                super::fetch::ReadError::OutOfMemory => "out of memory: the file is too large for this browser tab".into(),
+            })?;
+        }
+        if buf.len() as u64 != size {
+            return Err(format!("it has {} bytes instead of the {size} it was saved with", buf.len()));
+        }
+        Ok(buf)
+    }
+
+    /// Saves a file. Fails when the storage is full (`QuotaExceededError`) or unavailable.
+    pub async fn put(&self, source: &ModelSource, file: &str, bytes: &mut [u8]) -> Result<(), String> {
+        let url = source.file_url(file);
+        let headers = Headers::new().map_err(|e| describe(&e))?;
+        let len = bytes.len().to_string();
+        for (name, value) in [
+            ("content-type", "application/octet-stream"),
+            ("content-length", len.as_str()),
+            (H_BYTES, len.as_str()),
+            (H_HUB, source.hub.as_str()),
+            (H_REPO, source.repo.as_str()),
+            (H_REVISION, source.revision.as_str()),
+            (H_FILE, file),
+            (H_SAVED, &format!("{}", js_sys::Date::now() as u64)),
+        ] {
+            headers.set(name, value).map_err(|e| describe(&e))?;
+        }
+        let init = ResponseInit::new();
+        init.set_status(200);
+        init.set_headers(&headers);
+        // The Response copies the bytes out of wasm memory once; `put` writes them to disk.
+        let response = web_sys::Response::new_with_opt_u8_array_and_init(Some(bytes), &init).map_err(|e| describe(&e))?;
+        JsFuture::from(self.cache.put_with_str(&url, &response)).await.map_err(|e| describe(&e))?;
+        Ok(())
+    }
+
+    /// Removes one entry (missing is fine).
+    pub async fn evict(&self, url: &str) {
+        let _ = JsFuture::from(self.cache.delete_with_str(url)).await;
+    }
+
+    /// Every cached model, from the entries' headers (no body is read).
+    pub async fn list(&self) -> Result<Vec<CachedModel>, String> {
+        let responses = JsFuture::from(self.cache.match_all()).await.map_err(|e| describe(&e))?;
+        let mut models: Vec<CachedModel> = Vec::new();
+        for r in Array::from(&responses).iter() {
+            let Ok(r) = r.dyn_into::<web_sys::Response>() else { continue };
+            let h = r.headers();
+            let get = |n: &str| h.get(n).ok().flatten();
+            let (Some(hub), Some(repo), Some(revision), Some(file)) = (get(H_HUB), get(H_REPO), get(H_REVISION), get(H_FILE)) else {
+                continue;
+            };
+            let bytes = get(H_BYTES).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            let saved_ms = get(H_SAVED).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            let source = ModelSource { hub, repo, revision };
+            let entry = match models.iter_mut().position(|m| m.source == source) {
+                Some(i) => &mut models[i],
+                None => {
+                    models.push(CachedModel { source, files: Vec::new(), bytes: 0, saved_ms: 0.0 });
+                    let last = models.len() - 1;
+                    &mut models[last]
+                }
+            };
+            entry.bytes += bytes;
+            entry.saved_ms = entry.saved_ms.max(saved_ms);
+            entry.files.push(CachedFile { file, bytes });
+        }
+        models.sort_by(|a, b| b.saved_ms.total_cmp(&a.saved_ms));
+        Ok(models)
+    }
+
+    /// Removes every file of `source`; how many there were.
+    pub async fn delete_model(&self, source: &ModelSource) -> Result<usize, String> {
+        let keys = JsFuture::from(self.cache.keys()).await.map_err(|e| describe(&e))?;
+        let mut removed = 0;
+        for key in Array::from(&keys).iter() {
+            let Ok(req) = key.dyn_into::<web_sys::Request>() else { continue };
+            let url = req.url();
+            let Ok(found) = JsFuture::from(self.cache.match_with_str(&url)).await else { continue };
+            let Ok(resp) = found.dyn_into::<web_sys::Response>() else { continue };
+            let h = resp.headers();
+            let get = |n: &str| h.get(n).ok().flatten();
+            if get(H_HUB).as_deref() == Some(source.hub.as_str())
+                && get(H_REPO).as_deref() == Some(source.repo.as_str())
+                && get(H_REVISION).as_deref() == Some(source.revision.as_str())
+            {
+                let deleted = JsFuture::from(self.cache.delete_with_str(&url)).await.map_err(|e| describe(&e))?;
+                if deleted.is_truthy() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}

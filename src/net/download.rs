@@ -1,0 +1,168 @@
+//! One file, downloaded to the end: a connection that breaks is resumed with HTTP Range from
+//! where it stopped (when the server allows it), with a bounded number of retries.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortSignal;
+
+use super::fetch::{discard, open, read_stream, NetError};
+use super::resume::{backoff_ms, can_resume, classify, Answer, MAX_RETRIES};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (window and worker alike).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &js_sys::Function, ms: i32) -> JsValue;
+}
+
+/// What happens during a download, for progress and notes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// `received` bytes of the file so far (`total` when known); `transferred` counts every
+    /// byte read from the network for this file, including any thrown away by a restart.
+    Bytes { received: u64, total: Option<u64>, transferred: u64 },
+    /// Attempt `retry` of [`MAX_RETRIES`] follows after a pause, because of `reason`; it resumes
+    /// from `resume_from` (a Range request) or starts over (`None`).
+    Retry { retry: u32, resume_from: Option<u64>, total: Option<u64>, reason: String },
+    /// The server did not continue where the download stopped; it starts over.
+    Restart { reason: String },
+}
+
+/// Waits `ms`, or less if `signal` aborts meanwhile.
+async fn sleep(ms: u32, signal: Option<&AbortSignal>) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = set_timeout(&resolve, ms.min(i32::MAX as u32) as i32);
+        if let Some(s) = signal {
+            let _ = s.add_event_listener_with_callback("abort", &resolve);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// The state of one file's download across attempts.
+struct Progress {
+    buf: Vec<u8>,
+    total: Option<u64>,
+    /// The server takes `Range` and the body is not content-encoded.
+    resumable: bool,
+    /// Some request for this file got an HTTP answer.
+    seen_response: bool,
+    transferred: u64,
+}
+
+/// Why an attempt ended without the whole file.
+enum Stop {
+    Net(NetError),
+    /// Download the whole file again (the server did not continue where it stopped).
+    Restart(String),
+}
+
+/// Downloads `url` to its end. A connection that breaks mid-body, a 5xx or a 408/429 is tried
+/// again up to [`MAX_RETRIES`] times after a short pause, each time from where the bytes
+/// stopped when the server said `Accept-Ranges: bytes` (checking that the 206's
+/// `Content-Range` starts there), from the start otherwise. Aborting `signal` stops everything
+/// and gives [`NetError::Aborted`].
+pub async fn download(url: &str, signal: Option<&AbortSignal>, mut on: impl FnMut(Event)) -> Result<Vec<u8>, NetError> {
+    let mut p = Progress { buf: Vec::new(), total: None, resumable: false, seen_response: false, transferred: 0 };
+    let mut failures = 0u32;
+    let mut restarts = 0u32;
+    loop {
+        let from = if p.resumable { p.buf.len() as u64 } else { 0 };
+        if from == 0 {
+            p.buf.clear();
+        }
+        match attempt(url, signal, from, &mut p, &mut on).await {
+            Ok(()) => return Ok(p.buf),
+            Err(Stop::Restart(reason)) if restarts < 2 => {
+                restarts += 1;
+                p.resumable = false;
+                on(Event::Restart { reason });
+            }
+            Err(Stop::Restart(reason)) => return Err(NetError::Interrupted { url: url.into(), detail: reason }),
+            Err(Stop::Net(e)) if e.is_abort() => return Err(e),
+            Err(Stop::Net(e)) if e.is_transient(p.seen_response) => {
+                if failures >= MAX_RETRIES {
+                    return Err(NetError::GaveUp {
+                        url: url.into(),
+                        tries: failures + 1,
+                        received: p.buf.len() as u64,
+                        total: p.total,
+                        last: Box::new(e),
+                    });
+                }
+                failures += 1;
+                let resume_from = (p.resumable && !p.buf.is_empty()).then_some(p.buf.len() as u64);
+                on(Event::Retry { retry: failures, resume_from, total: p.total, reason: e.to_string() });
+                sleep(backoff_ms(failures), signal).await;
+                if signal.is_some_and(|s| s.aborted()) {
+                    return Err(NetError::Aborted { url: url.into() });
+                }
+            }
+            Err(Stop::Net(e)) => return Err(e),
+        }
+    }
+}
+
+async fn attempt(
+    url: &str,
+    signal: Option<&AbortSignal>,
+    from: u64,
+    p: &mut Progress,
+    on: &mut impl FnMut(Event),
+) -> Result<(), Stop> {
+    let mut opened = open(url, signal, from).await.map_err(Stop::Net)?;
+    p.seen_response = true;
+    let status = opened.status;
+    if from > 0 && status == 416 {
+        discard(opened.take_body());
+        return Err(Stop::Restart(format!("the server cannot send the bytes from {from} (416)")));
+    }
+    if !(200..300).contains(&status) {
+        discard(opened.take_body());
+        return Err(Stop::Net(NetError::Status { url: url.into(), status, text: opened.status_text.clone() }));
+    }
+    match classify(from, status, opened.header("content-range").as_deref(), p.total) {
+        Answer::Whole => {
+            p.buf.clear();
+            let encoding = opened.header("content-encoding");
+            let plain = encoding.as_deref().is_none_or(|e| e.trim().is_empty() || e.eq_ignore_ascii_case("identity"));
+            p.resumable = can_resume(opened.header("accept-ranges").as_deref(), encoding.as_deref());
+            // Content-Length counts encoded bytes: only a plain body's length is the file's size.
+            p.total = if plain { opened.content_length() } else { None };
+            if let Some(t) = p.total {
+                let _ = p.buf.try_reserve_exact(t as usize);
+            }
+        }
+        Answer::Rest { total } => p.total = total.or(p.total),
+        Answer::Unusable(why) => {
+            discard(opened.take_body());
+            return Err(Stop::Restart(why));
+        }
+    }
+    on(Event::Bytes { received: p.buf.len() as u64, total: p.total, transferred: p.transferred });
+    if let Some(body) = opened.take_body() {
+        let total = &mut p.total;
+        let resumable = &mut p.resumable;
+        let transferred = &mut p.transferred;
+        let read = read_stream(&body, &mut p.buf, |buf, n| {
+            *transferred += n;
+            if total.is_some_and(|t| buf.len() as u64 > t) {
+                // More bytes than Content-Length: the body was encoded after all (the header was
+                // not visible). The length says nothing and a Range would be wrong.
+                *total = None;
+                *resumable = false;
+            }
+            on(Event::Bytes { received: buf.len() as u64, total: *total, transferred: *transferred });
+            true
+        })
+        .await;
+        read.map_err(|e| Stop::Net(e.into_net(url, signal)))?;
+    }
+    match p.total {
+        Some(t) if p.buf.len() as u64 != t => Err(Stop::Net(NetError::Interrupted {
+            url: url.into(),
+            detail: format!("the body ended at {} of {t} bytes", p.buf.len()),
+        })),
+        _ => Ok(()),
+    }
+}
