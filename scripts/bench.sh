@@ -4,7 +4,9 @@
 #      seeded random weights (written to .cache/bench/bert-base-random for step 2);
 #   2. wasm32+simd128 in headless Chromium: tests/wasm_bench.rs on the same files over HTTP;
 #   3. the peer, PyTorch + transformers on the same files, when python3 has them;
-#   4. the size of the two wasm binaries in dist/ (raw and gzip -9).
+#   4. the size of the two wasm binaries in dist/ (raw and gzip -9);
+#   5. the redraw speed of the views (dist/ in headless Chromium, the random model of step 1)
+#      next to the issue's targets: scripts/bench_views.mjs.
 # Every figure comes from this one run on this machine.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,3 +54,5 @@ echo "wasm binaries (dist/, release):"
 for f in dist/*_bg.wasm; do
   printf '  %-44s %8.1f KB raw %8.1f KB gzip\n' "$(basename "$f")" "$(($(stat -c %s "$f")))e-3" "$(($(gzip -9 -c "$f" | wc -c)))e-3"
 done
+echo
+node scripts/bench_views.mjs --trace --model-dir "$RANDOM_DIR" --json "$OUT/views.json" | tee "$OUT/views.txt"

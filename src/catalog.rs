@@ -24,13 +24,23 @@ pub struct Entry {
     pub megabytes: u32,
 }
 
-/// BERT-architecture checkpoints on the Hub with `tokenizer.json` and `model.safetensors`.
+/// Checkpoints on the Hub with `tokenizer.json` and `model.safetensors`, with the size of
+/// their `model.safetensors` (the bulk of the download), shown before anything is fetched.
 pub const CATALOG: &[Entry] = &[
     Entry { repo: DEFAULT_REPO, label: "bert-base-uncased", megabytes: 440 },
     Entry { repo: "google-bert/bert-base-cased", label: "bert-base-cased", megabytes: 436 },
-    Entry { repo: "sentence-transformers/all-MiniLM-L6-v2", label: "all-MiniLM-L6-v2", megabytes: 91 },
     Entry { repo: "google-bert/bert-large-uncased", label: "bert-large-uncased", megabytes: 1340 },
+    Entry { repo: "distilbert/distilbert-base-uncased", label: "distilbert-base-uncased", megabytes: 268 },
+    Entry { repo: "FacebookAI/roberta-base", label: "roberta-base", megabytes: 499 },
+    Entry { repo: "albert/albert-base-v2", label: "albert-base-v2", megabytes: 47 },
+    Entry { repo: "google-bert/bert-base-multilingual-cased", label: "bert-base-multilingual-cased", megabytes: 714 },
+    Entry { repo: "sentence-transformers/all-MiniLM-L6-v2", label: "all-MiniLM-L6-v2", megabytes: 91 },
 ];
+
+/// The catalogue entry of a repo, if it has one.
+pub fn entry(repo: &str) -> Option<&'static Entry> {
+    CATALOG.iter().find(|e| e.repo == repo)
+}
 
 /// A model shipped inside the site (`models/index.json`), for use without the Hub.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -40,6 +50,13 @@ pub struct Bundled {
     pub label: String,
     #[serde(default)]
     pub bytes: u64,
+}
+
+impl Bundled {
+    /// The model's name without the index's " (bundled)" tag (the page says "bundled" itself).
+    pub fn name(&self) -> &str {
+        self.label.trim_end_matches(" (bundled)")
+    }
 }
 
 #[derive(Deserialize)]
@@ -63,7 +80,10 @@ mod tests {
         );
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].revision, "main");
+        assert_eq!(Bundled { label: "MiniLM (bundled)".into(), ..v[0].clone() }.name(), "MiniLM");
         assert!(parse_bundled("<!doctype html>").is_empty());
         assert!(CATALOG.iter().any(|e| e.repo == DEFAULT_REPO));
+        assert_eq!(entry(DEFAULT_REPO).map(|e| e.megabytes), Some(440));
+        assert!(entry("nobody/nothing").is_none());
     }
 }

@@ -7,7 +7,8 @@
 //! - [`viz`]: pure layout and colour maths for the canvas views.
 //! - [`protocol`]: the messages between the page and the engine's Web Worker.
 //! - [`slice`]: what each view asks the worker for, cut from a run's attention.
-//! - `net`, `ui`, `worker` (wasm32 only): fetch/progress, Leptos components, the worker loop.
+//! - `net`, `ui`, `worker` (browser parts wasm32 only): fetch/progress/cache, Leptos components,
+//!   the worker loop.
 
 pub mod analysis;
 pub mod attention;
@@ -19,7 +20,8 @@ pub mod slice;
 pub mod ui;
 pub mod viz;
 
-#[cfg(target_arch = "wasm32")]
+// The download policy (retries, Range answers, speed) is pure and tested natively; the parts
+// that talk to the browser are wasm-only inside.
 pub mod net;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

@@ -77,10 +77,21 @@ pub enum Request {
     /// Download (with progress) and load a model, replacing the current one. A load still in
     /// progress is aborted.
     Load { id: u64, source: ModelSource },
+    /// Load a model from local files: their bytes follow the message as transferred
+    /// `ArrayBuffer`s, in the order of `files` (config.json, tokenizer.json, model.safetensors).
+    /// `name` labels the model in the page.
+    LoadLocal { id: u64, name: String, files: Vec<String> },
     /// Tokenize and run. The previous run's tensor stays until this one succeeds.
     Run { id: u64, text: String, pair: Option<String> },
     /// A slice of run `run`, with the view options applied.
     Slice { run: u64, kind: SliceKind, options: ViewOptions },
+    /// Cancel load `id`: its download stops on the wire; the worker answers
+    /// [`Response::Cancelled`] (nothing if the load is already over or superseded).
+    Cancel { id: u64 },
+    /// What the model cache holds, and the storage quota: answered by [`Response::Storage`].
+    Storage,
+    /// Delete a model's files from the cache; answered by [`Response::Storage`].
+    DeleteCached { source: ModelSource },
 }
 
 /// Which request an error answers.
@@ -101,6 +112,57 @@ pub struct ModelInfo {
     pub max_tokens: usize,
     pub weight_bytes: u64,
     pub load_ms: f64,
+    /// "BERT", "DistilBERT", "RoBERTa", "ALBERT".
+    #[serde(default)]
+    pub family: String,
+    /// Which weight set each layer runs: ALBERT's layers share one (or a few), which the views
+    /// say; every other family has one set per layer.
+    #[serde(default)]
+    pub weight_groups: Vec<usize>,
+}
+
+impl ModelInfo {
+    /// Whether some layers run the same weights (ALBERT).
+    pub fn shared_layers(&self) -> bool {
+        let mut seen: Vec<usize> = self.weight_groups.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len() < self.weight_groups.len()
+    }
+}
+
+/// Where a model file's bytes come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Origin {
+    #[default]
+    Network,
+    /// The browser's Cache Storage (a previous visit downloaded it).
+    Cache,
+}
+
+/// One file of a cached model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CachedFile {
+    pub file: String,
+    pub bytes: u64,
+}
+
+/// A model in the cache (possibly incomplete: a download that did not finish, or a full
+/// storage, leaves some of its files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CachedModel {
+    pub source: ModelSource,
+    pub files: Vec<CachedFile>,
+    pub bytes: u64,
+    /// When its newest file was saved (ms since the epoch).
+    pub saved_ms: f64,
+}
+
+impl CachedModel {
+    /// All of [`MODEL_FILES`] are there.
+    pub fn is_complete(&self) -> bool {
+        MODEL_FILES.iter().all(|f| self.files.iter().any(|c| c.file == *f))
+    }
 }
 
 /// Worker → page.
@@ -109,13 +171,40 @@ pub enum Response {
     /// The worker's wasm is initialised and listening (messages sent earlier would be lost).
     WorkerReady,
     /// Download progress of one file of load `load` (`total` from `Content-Length`, when sent).
-    Progress { load: u64, file: String, received: u64, total: Option<u64> },
+    /// `all_received` / `all_total`: the three files together (files read from the cache count
+    /// too; the total once every size is known). `bytes_per_sec`: the network speed over the
+    /// last seconds, once measured. `origin`: where this file's bytes come from.
+    Progress {
+        load: u64,
+        file: String,
+        received: u64,
+        total: Option<u64>,
+        #[serde(default)]
+        all_received: u64,
+        #[serde(default)]
+        all_total: Option<u64>,
+        #[serde(default)]
+        bytes_per_sec: Option<f64>,
+        #[serde(default)]
+        origin: Origin,
+    },
+    /// Something about load `load` worth telling that is not a failure: a broken connection
+    /// being resumed, a cached file that was broken and is fetched again, a full storage.
+    Notice { load: u64, message: String },
+    /// Load `load` was cancelled ([`Request::Cancel`]); its download has stopped.
+    Cancelled { load: u64 },
+    /// The model cache's contents and the site's storage use (`usage`, `quota` in bytes, from
+    /// `navigator.storage.estimate()`); `error` when the cache cannot be read.
+    Storage { models: Vec<CachedModel>, usage: Option<u64>, quota: Option<u64>, error: Option<String> },
     /// Load `load` has its files; parsing and building the model.
     Parsing { load: u64 },
     Loaded { load: u64, info: ModelInfo },
     Ran { id: u64, tokens: Vec<Token>, truncated: bool, shape: Shape, ms: f64 },
     /// The data follows as a transferred `Float32Array` laid out as `kind` says.
     Slice { run: u64, kind: SliceKind, options: ViewOptions, dims: Vec<usize> },
+    /// Load `load` failed because the model host answered nothing (offline, DNS, refused, or
+    /// not allowing cross-origin requests): the page can offer a model bundled with the site.
+    Unreachable { load: u64, message: String },
     /// `id` is the load id for [`Stage::Load`], the run id for [`Stage::Run`] and
     /// [`Stage::Slice`]; `None` when the worker cannot tell (a crash).
     Error { stage: Stage, id: Option<u64>, message: String },
@@ -169,6 +258,45 @@ mod tests {
         let e = Response::Error { stage: Stage::Load, id: None, message: "404".into() };
         assert_eq!(Response::from_json(&e.to_json()).unwrap(), e);
         assert!(Request::from_json("{}").is_err());
+    }
+
+    #[test]
+    fn download_and_cache_messages_round_trip() {
+        let source = ModelSource { hub: "http://h/hub".into(), repo: "a/b".into(), revision: "main".into() };
+        for r in [Request::Cancel { id: 4 }, Request::Storage, Request::DeleteCached { source: source.clone() }] {
+            assert_eq!(Request::from_json(&r.to_json()).unwrap(), r);
+        }
+        let model = CachedModel {
+            source,
+            files: MODEL_FILES.iter().map(|f| CachedFile { file: f.to_string(), bytes: 10 }).collect(),
+            bytes: 30,
+            saved_ms: 1.5e12,
+        };
+        assert!(model.is_complete());
+        let mut partial = model.clone();
+        partial.files.pop();
+        assert!(!partial.is_complete());
+        for r in [
+            Response::Cancelled { load: 2 },
+            Response::Notice { load: 2, message: "resuming".into() },
+            Response::Storage { models: vec![model, partial], usage: Some(5), quota: None, error: None },
+            Response::Progress {
+                load: 2,
+                file: "model.safetensors".into(),
+                received: 5,
+                total: Some(9),
+                all_received: 7,
+                all_total: Some(11),
+                bytes_per_sec: Some(2e6),
+                origin: Origin::Cache,
+            },
+        ] {
+            assert_eq!(Response::from_json(&r.to_json()).unwrap(), r);
+        }
+        // A progress message without the totals (an older worker) still reads.
+        let old = r#"{"Progress":{"load":1,"file":"config.json","received":3,"total":null}}"#;
+        let Response::Progress { all_total, origin, .. } = Response::from_json(old).unwrap() else { panic!() };
+        assert_eq!((all_total, origin), (None, Origin::Network));
     }
 
     #[test]

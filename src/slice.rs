@@ -86,6 +86,7 @@ mod tests {
             end: 0,
             special,
             word,
+            label: String::new(),
         }
     }
 

@@ -6,7 +6,9 @@
 //!
 //! Every answer names the load or run it belongs to. A new `Load` aborts the download in
 //! progress (AbortController), so a superseded download neither keeps the network busy nor
-//! sends progress that the page could mistake for the current load's.
+//! sends progress that the page could mistake for the current load's; `Cancel` aborts it the
+//! same way and is answered by `Cancelled`. Model files come from Cache Storage when a previous
+//! visit saved them, else from the network, resumed and retried (`net::model_files`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,7 +20,8 @@ use web_sys::{AbortController, DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::ViewOptions;
 use crate::model::{Engine, QueryKey, Run};
-use crate::net::{fetch_bytes, NetError};
+use crate::net::cache::{estimate, ModelCache};
+use crate::net::model_files::{Failure, Fetched, LoadEvent, ModelFiles};
 use crate::protocol::{ModelInfo, ModelSource, Request, Response, SliceKind, Stage, MODEL_FILES};
 use crate::slice::{cut, Slice};
 
@@ -65,8 +68,15 @@ pub fn start() {
     }));
     let state = Rc::new(RefCell::new(State::default()));
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-        let Some(text) = ev.data().as_string() else { return };
+        // A plain JSON string, or [JSON, ArrayBuffer…] when the request carries file bytes.
+        let data = ev.data();
+        let (text, buffers) = match data.dyn_ref::<Array>() {
+            Some(parts) => (parts.get(0).as_string(), parts.iter().skip(1).collect::<Vec<JsValue>>()),
+            None => (data.as_string(), Vec::new()),
+        };
+        let Some(text) = text else { return };
         match Request::from_json(&text) {
+            Ok(Request::LoadLocal { id, name, files }) => load_local(&state, id, name, files, &buffers),
             Ok(req) => handle(&state, req),
             Err(message) => post(&Response::Error { stage: Stage::Run, id: None, message }),
         }
@@ -79,25 +89,107 @@ pub fn start() {
 fn handle(state: &Rc<RefCell<State>>, req: Request) {
     match req {
         Request::Load { id, source } => start_load(state, id, source),
+        // Carries buffers; taken by the message handler before it gets here.
+        Request::LoadLocal { id, .. } => post(&Response::Error {
+            stage: Stage::Load,
+            id: Some(id),
+            message: "local files arrived without their contents".into(),
+        }),
         Request::Run { id, text, pair } => run(state, id, &text, pair.as_deref()),
         Request::Slice { run, kind, options } => slice(state, run, kind, options),
+        Request::Cancel { id } => cancel(state, id),
+        Request::Storage => wasm_bindgen_futures::spawn_local(async { post(&storage_report(None).await) }),
+        Request::DeleteCached { source } => wasm_bindgen_futures::spawn_local(async move {
+            let error = match ModelCache::open().await {
+                Ok(cache) => cache.delete_model(&source).await.err(),
+                Err(e) => Some(e),
+            };
+            post(&storage_report(error).await);
+        }),
+    }
+}
+
+/// Cancel: aborts load `id`'s download (its task then answers `Cancelled`). A load that is
+/// over, or superseded, has nothing to cancel.
+fn cancel(state: &Rc<RefCell<State>>, id: u64) {
+    let mut s = state.borrow_mut();
+    if s.load == id {
+        if let Some(c) = s.abort.take() {
+            c.abort();
+        }
+    }
+}
+
+/// What the model cache holds, and the storage estimate.
+async fn storage_report(error: Option<String>) -> Response {
+    let (models, error) = match ModelCache::open().await {
+        Ok(cache) => match cache.list().await {
+            Ok(models) => (models, error),
+            Err(e) => (Vec::new(), Some(format!("the stored models cannot be listed: {e}"))),
+        },
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let (usage, quota) = estimate().await;
+    Response::Storage { models, usage, quota, error }
+}
+
+/// Makes load `id` the current one: aborts the download in progress and drops the old model
+/// now, not after the new download (two bert-larges do not fit in wasm32's memory).
+fn begin_load(state: &Rc<RefCell<State>>, id: u64, controller: Option<AbortController>) {
+    let mut s = state.borrow_mut();
+    if let Some(old) = s.abort.take() {
+        old.abort();
+    }
+    s.load = id;
+    s.abort = controller;
+    s.engine = None;
+    s.last_run = None;
+    s.qk = None;
+}
+
+/// Loads a model from files the user chose; their bytes never leave this machine.
+fn load_local(state: &Rc<RefCell<State>>, id: u64, name: String, files: Vec<String>, buffers: &[JsValue]) {
+    begin_load(state, id, None);
+    let t0 = now_ms();
+    let bytes: Vec<Vec<u8>> = buffers.iter().map(|b| js_sys::Uint8Array::new(b).to_vec()).collect();
+    let result = match (files.len() == MODEL_FILES.len(), &bytes[..]) {
+        (true, [config, tokenizer, weights]) => {
+            post(&Response::Parsing { load: id });
+            Engine::from_bytes(config, tokenizer, weights).map_err(|e| e.to_string()).map(|engine| {
+                let source = ModelSource { hub: "local".into(), repo: name, revision: String::new() };
+                let info = model_info(&engine, source, weights.len() as u64, now_ms() - t0);
+                (engine, info)
+            })
+        }
+        _ => Err(format!("expected the three files {MODEL_FILES:?}, got {files:?}")),
+    };
+    match result {
+        Ok((engine, info)) => {
+            state.borrow_mut().engine = Some(Rc::new(engine));
+            post(&Response::Loaded { load: id, info });
+        }
+        Err(message) => post(&Response::Error { stage: Stage::Load, id: Some(id), message }),
+    }
+}
+
+fn model_info(engine: &Engine, source: ModelSource, weight_bytes: u64, load_ms: f64) -> ModelInfo {
+    let c = engine.config();
+    ModelInfo {
+        source,
+        layers: c.num_hidden_layers,
+        heads: c.num_attention_heads,
+        hidden: c.hidden_size,
+        max_tokens: engine.max_tokens(),
+        weight_bytes,
+        load_ms,
+        family: engine.family().name().to_string(),
+        weight_groups: (0..c.num_hidden_layers).map(|l| engine.weight_group(l).unwrap_or(l)).collect(),
     }
 }
 
 fn start_load(state: &Rc<RefCell<State>>, id: u64, source: ModelSource) {
     let controller = AbortController::new().ok();
-    {
-        let mut s = state.borrow_mut();
-        if let Some(old) = s.abort.take() {
-            old.abort();
-        }
-        s.load = id;
-        s.abort = controller.clone();
-        // The old model is dropped now, not after the download: two bert-larges do not fit.
-        s.engine = None;
-        s.last_run = None;
-        s.qk = None;
-    }
+    begin_load(state, id, controller.clone());
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let signal = controller.as_ref().map(|c| c.signal());
@@ -113,9 +205,18 @@ fn start_load(state: &Rc<RefCell<State>>, id: u64, source: ModelSource) {
                 drop(s);
                 post(&Response::Loaded { load: id, info });
             }
-            Err(message) => {
+            // Only Cancel aborts the current load (a new load supersedes it, handled above).
+            Err(Failure::Aborted) => {
+                drop(s);
+                post(&Response::Cancelled { load: id });
+            }
+            Err(Failure::Message(message)) => {
                 drop(s);
                 post(&Response::Error { stage: Stage::Load, id: Some(id), message });
+            }
+            Err(Failure::Unreachable(message)) => {
+                drop(s);
+                post(&Response::Unreachable { load: id, message });
             }
         }
     });
@@ -190,41 +291,95 @@ fn query_key(
     Ok(Slice { dims: vec![2, qk.seq, qk.head_dim], data: q })
 }
 
-async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSignal>) -> Result<(Engine, ModelInfo), String> {
+/// Gets the model's files (Cache Storage, else the network: see `net::model_files`) and builds
+/// the engine. A file read back from the cache that does not parse is evicted and downloaded
+/// again, once; files of a model that does not load are not kept.
+async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSignal>) -> Result<(Engine, ModelInfo), Failure> {
     let t0 = now_ms();
-    let mut files: Vec<Vec<u8>> = Vec::with_capacity(MODEL_FILES.len());
-    for file in MODEL_FILES {
-        let url = source.file_url(file);
-        let mut last_post = 0u64;
-        let bytes = fetch_bytes(&url, signal, |received, total| {
-            // ~200 progress messages per file at most.
-            let step = total.map(|t| t / 200).unwrap_or(1 << 20).max(64 << 10);
-            if received == 0 || received - last_post >= step || Some(received) == total {
-                last_post = received;
-                post(&Response::Progress { load: id, file: file.to_string(), received, total });
-            }
-        })
-        .await
-        .map_err(|e| match e {
-            NetError::Aborted { .. } => "superseded".to_string(),
-            e => e.to_string(),
-        })?;
-        files.push(bytes);
+    let mut files = ModelFiles::new(source, signal, |ev| post_load_event(id, ev)).await;
+    let mut got: Vec<Fetched> = Vec::with_capacity(MODEL_FILES.len());
+    for i in 0..MODEL_FILES.len() {
+        got.push(files.get(i).await?);
     }
     post(&Response::Parsing { load: id });
-    let weights = files.pop().unwrap_or_default();
-    let tokenizer = files.pop().unwrap_or_default();
-    let config = files.pop().unwrap_or_default();
-    let engine = Engine::from_bytes(&config, &tokenizer, &weights).map_err(|e| e.to_string())?;
-    let c = engine.config();
-    let info = ModelInfo {
-        source: source.clone(),
-        layers: c.num_hidden_layers,
-        heads: c.num_attention_heads,
-        hidden: c.hidden_size,
-        max_tokens: c.max_position_embeddings,
-        weight_bytes: weights.len() as u64,
-        load_ms: now_ms() - t0,
+    let engine = match parse(&got) {
+        Ok(engine) => engine,
+        Err(e) => {
+            let suspects: Vec<usize> =
+                broken_files(&e).into_iter().filter(|&i| got.get(i).is_some_and(|f| f.from_cache)).collect();
+            if suspects.is_empty() {
+                forget(&mut files).await;
+                return Err(Failure::Message(e.to_string()));
+            }
+            let names: Vec<&str> = suspects.iter().filter_map(|&i| MODEL_FILES.get(i).copied()).collect();
+            post(&Response::Notice {
+                load: id,
+                message: format!(
+                    "The saved copy of {} could not be loaded ({e}); it was removed and is downloaded again.",
+                    names.join(" and ")
+                ),
+            });
+            for &i in &suspects {
+                files.evict(i).await;
+                if let Some(slot) = got.get_mut(i) {
+                    *slot = Fetched::default(); // free it before the new copy arrives
+                    *slot = files.get(i).await?;
+                }
+            }
+            post(&Response::Parsing { load: id });
+            match parse(&got) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    forget(&mut files).await;
+                    return Err(Failure::Message(e.to_string()));
+                }
+            }
+        }
     };
+    let weight_bytes = got.get(2).map_or(0, |f| f.bytes.len() as u64);
+    let info = model_info(&engine, source.clone(), weight_bytes, now_ms() - t0);
     Ok((engine, info))
+}
+
+fn post_load_event(id: u64, ev: LoadEvent) {
+    match ev {
+        LoadEvent::Progress { file, received, total, all_received, all_total, bytes_per_sec, origin } => post(&Response::Progress {
+            load: id,
+            file: file.to_string(),
+            received,
+            total,
+            all_received,
+            all_total,
+            bytes_per_sec,
+            origin,
+        }),
+        LoadEvent::Note(message) => post(&Response::Notice { load: id, message }),
+    }
+}
+
+fn parse(got: &[Fetched]) -> Result<Engine, crate::model::Error> {
+    let [config, tokenizer, weights] = got else {
+        return Err(crate::model::Error::Unsupported(format!("expected the files {MODEL_FILES:?}")));
+    };
+    Engine::from_bytes(&config.bytes, &tokenizer.bytes, &weights.bytes)
+}
+
+/// Which of [`MODEL_FILES`] an engine error blames: a broken copy of it would explain the
+/// error. None for errors a re-download cannot fix (an unsupported architecture).
+fn broken_files(e: &crate::model::Error) -> Vec<usize> {
+    use crate::model::Error as E;
+    match e {
+        E::Config(_) => vec![0],
+        E::Tokenizer(_) => vec![1],
+        E::Weights(_) | E::NeedsSafetensors(_) => vec![2],
+        E::Unsupported(_) | E::Tokenize(_) => vec![],
+        _ => vec![0, 1, 2],
+    }
+}
+
+/// Drops a model that does not load from the cache: its files would only take space.
+async fn forget<F: FnMut(LoadEvent)>(files: &mut ModelFiles<'_, F>) {
+    for i in 0..MODEL_FILES.len() {
+        files.evict(i).await;
+    }
 }

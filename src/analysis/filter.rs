@@ -125,6 +125,17 @@ impl PairFilter {
     }
 }
 
+/// The smallest weight to draw so that at most `budget` of `weights` are drawn (the strongest
+/// ones), or `None` when all of them fit. Drawing 25 000 translucent lines costs a software
+/// canvas over 100 ms, and the faintest of them are invisible anyway. Reorders `weights`.
+pub fn cutoff_for_budget(weights: &mut [f32], budget: usize) -> Option<f32> {
+    if budget == 0 || weights.len() <= budget {
+        return None;
+    }
+    let (_, nth, _) = weights.select_nth_unstable_by(budget - 1, |a, b| b.total_cmp(a));
+    Some(*nth)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +220,15 @@ mod tests {
         assert_eq!(PairFilter::ALL.map(|f| f.label()), ["All", "A→A", "B→B", "A→B", "B→A"]);
         assert_eq!(PairFilter::from_name("xx"), None);
         assert_eq!(PairFilter::default(), PairFilter::All);
+    }
+
+    #[test]
+    fn budget_keeps_the_strongest() {
+        let mut w = vec![0.1, 0.5, 0.3, 0.9, 0.2];
+        assert_eq!(cutoff_for_budget(&mut w, 2), Some(0.5));
+        assert_eq!(cutoff_for_budget(&mut w, 5), None);
+        assert_eq!(cutoff_for_budget(&mut w, 0), None);
+        let mut w = vec![0.4, 0.4, 0.4];
+        assert_eq!(cutoff_for_budget(&mut w, 1), Some(0.4), "ties all pass the cut");
     }
 }

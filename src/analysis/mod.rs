@@ -8,7 +8,7 @@ mod neuron;
 mod options;
 mod stats;
 
-pub use filter::{keep_strongest, passes, PairFilter, Strongest};
+pub use filter::{cutoff_for_budget, keep_strongest, passes, PairFilter, Strongest};
 pub use neuron::{neuron_row, NeuronRow};
 pub use options::{apply, apply_all, is_identity, units, Unit, ViewOptions};
 pub use stats::{downsample, entropy, head_max};

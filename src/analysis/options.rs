@@ -59,7 +59,7 @@ pub fn units(tokens: &[Token], opts: ViewOptions) -> Vec<Unit> {
         }
         open = key;
         out.push(Unit {
-            label: t.text.clone(),
+            label: if t.label.is_empty() { t.text.clone() } else { t.label.clone() },
             members: vec![i],
             special: t.special,
             segment: u8::from(i >= b_start),
@@ -82,11 +82,13 @@ fn word_label(tokens: &[Token], members: &[usize]) -> String {
     let mut label = String::new();
     let mut raw = String::new();
     for (k, t) in members.iter().filter_map(|&i| tokens.get(i)).enumerate() {
-        raw.push_str(&t.text);
+        // The display label where the tokenizer gave one (byte-level BPE: the covered text).
+        let text = if t.label.is_empty() { &t.text } else { &t.label };
+        raw.push_str(text);
         let piece = if k == 0 {
-            t.text.trim_start_matches(WORD_MARKERS)
+            text.trim_start_matches(WORD_MARKERS)
         } else {
-            t.text.strip_prefix(CONTINUATION).unwrap_or(&t.text)
+            text.strip_prefix(CONTINUATION).unwrap_or(text)
         };
         label.push_str(piece);
     }
@@ -175,7 +177,7 @@ mod tests {
 
     fn tok(text: &str, sequence: Option<usize>, word: Option<u32>) -> Token {
         let special = sequence.is_none();
-        Token { text: text.into(), id: 0, type_id: 0, sequence, start: 0, end: 0, special, word }
+        Token { text: text.into(), id: 0, type_id: 0, sequence, start: 0, end: 0, special, word, label: String::new() }
     }
 
     /// `[CLS] the dep ##osit [SEP] bank [SEP]` as a pair.

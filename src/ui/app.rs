@@ -4,12 +4,14 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
+use super::model_picker::ModelPicker;
 use super::session::Session;
 use super::state::{bundled_source, LoadState, UrlParams};
 use super::theme::Theme;
 use super::views::ViewPanel;
-use crate::catalog::{parse_bundled, Bundled, CATALOG};
-use crate::protocol::ModelSource;
+use super::download::DownloadDetails;
+use super::storage::{StoragePanel, UpdateNotice};
+use crate::catalog::{parse_bundled, Bundled};
 
 /// Debounce for re-running while the user types.
 const RUN_DELAY: Duration = Duration::from_millis(300);
@@ -42,10 +44,10 @@ fn initial_theme() -> Theme {
 #[component]
 pub fn App() -> impl IntoView {
     let params = url_params();
-    let session = Session::new(params.source.clone(), params.text.clone(), params.pair.clone(), initial_theme());
+    let session =
+        Session::new(params.source.clone(), params.explicit_model, params.text.clone(), params.pair.clone(), initial_theme());
     let (load, source, theme) = (session.load, session.source, session.theme);
     let bundled = RwSignal::new(Vec::<Bundled>::new());
-    let custom_repo = RwSignal::new(String::new());
     let edit_generation = StoredValue::new(0u64);
 
     // Bundled models, if the site carries any.
@@ -86,6 +88,12 @@ pub fn App() -> impl IntoView {
         if let LoadState::Failed(_) = l {
             return ("error", "Could not load the model".into());
         }
+        if l == LoadState::Idle {
+            return ("idle", l.describe());
+        }
+        if l == LoadState::Cancelled {
+            return ("cancelled", l.describe());
+        }
         if l.is_loading() {
             return ("loading", l.describe());
         }
@@ -107,44 +115,9 @@ pub fn App() -> impl IntoView {
         _ => session.run_error.get(),
     };
 
-    let models_url_for_view = models_url.clone();
-    let model_options = move || {
-        let current = source.get();
-        let mut opts: Vec<(String, String)> =
-            CATALOG.iter().map(|e| (format!("hub:{}", e.repo), format!("{} (Hub, {} MB)", e.label, e.megabytes))).collect();
-        for b in bundled.get() {
-            opts.push((format!("bundled:{}", b.repo), format!("{} — bundled with this site", b.label)));
-        }
-        let key = if current.hub == models_url_for_view { format!("bundled:{}", current.repo) } else { format!("hub:{}", current.repo) };
-        if !opts.iter().any(|(k, _)| *k == key) {
-            opts.push((key.clone(), current.repo.clone()));
-        }
-        opts.into_iter()
-            .map(|(k, label)| {
-                let selected = k == key;
-                view! { <option value=k selected=selected>{label}</option> }
-            })
-            .collect_view()
-    };
-
-    // Hub models always come from the URL's `hub` (or the build default), even when the
-    // current model is a bundled one.
-    let hub = StoredValue::new(params.source.hub.clone());
-    let hub_model = move |repo: &str| ModelSource { hub: hub.get_value(), repo: repo.to_string(), revision: "main".into() };
-    let models_url_pick = models_url.clone();
-    let pick_model = move |value: String| {
-        if let Some(repo) = value.strip_prefix("bundled:") {
-            if let Some(b) = bundled.get_untracked().into_iter().find(|b| b.repo == repo) {
-                session.start_load(bundled_source(&models_url_pick, &b));
-            }
-        } else if let Some(repo) = value.strip_prefix("hub:") {
-            session.start_load(hub_model(repo));
-        }
-    };
-
     let models_url_fallback = models_url.clone();
     let fallback = move || {
-        let failed = matches!(load.get(), LoadState::Failed(_)) && !session.crashed.get();
+        let failed = matches!(load.get(), LoadState::Failed(_)) && session.unreachable.get();
         let on_hub = source.get().hub != models_url_fallback;
         let list = bundled.get();
         (failed && on_hub && !list.is_empty()).then(|| {
@@ -154,7 +127,7 @@ pub fn App() -> impl IntoView {
                     "The model host could not be reached. This site bundles: "
                     {list.into_iter().map(|b| {
                         let url = url.clone();
-                        let label = b.label.clone();
+                        let label = b.name().to_string();
                         view! {
                             <button on:click=move |_| session.start_load(bundled_source(&url, &b))>{format!("Use {label}")}</button>
                         }
@@ -173,26 +146,8 @@ pub fn App() -> impl IntoView {
             </button>
         </header>
         <main>
-            <section class="controls">
-                <label class="field model">
-                    "Model"
-                    <select data-testid="model-select" on:change=move |ev| pick_model(event_target_value(&ev))>
-                        {model_options}
-                    </select>
-                </label>
-                <form class="field custom" on:submit=move |ev| {
-                    ev.prevent_default();
-                    let repo = custom_repo.get_untracked().trim().to_string();
-                    if !repo.is_empty() {
-                        session.start_load(hub_model(&repo));
-                    }
-                }>
-                    <input type="text" placeholder="or any Hub repo, e.g. google-bert/bert-base-multilingual-cased"
-                        data-testid="repo-input"
-                        prop:value=move || custom_repo.get()
-                        on:input=move |ev| custom_repo.set(event_target_value(&ev))/>
-                    <button type="submit">"Load"</button>
-                </form>
+            <ModelPicker session=session bundled=bundled hub=params.source.hub.clone() models_url=models_url.clone()/>
+            <section class="controls text">
                 <label class="field grow">
                     "Text"
                     <textarea data-testid="text-input" rows="2"
@@ -219,6 +174,8 @@ pub fn App() -> impl IntoView {
                     prop:value=move || load.get().fraction().unwrap_or(0.0)
                     class:hidden=move || !load.get().is_loading()></progress>
                 <span data-testid="status" data-state=move || status().0>{move || status().1}</span>
+                <DownloadDetails session=session/>
+                <UpdateNotice session=session/>
                 <span class="model-info" data-testid="model-info">
                     {move || match load.get() { LoadState::Ready(_) => load.get().describe(), _ => String::new() }}
                 </span>
@@ -235,6 +192,7 @@ pub fn App() -> impl IntoView {
             {fallback}
 
             <ViewPanel session=session/>
+            <StoragePanel session=session/>
         </main>
         <footer>
             "Runs entirely in this browser tab (Rust + WebAssembly, candle). Models from "

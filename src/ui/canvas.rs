@@ -72,6 +72,29 @@ pub fn fit_all(ctx: &Ctx, labels: impl Iterator<Item = String>, max: f64) -> (Ve
     (fitted, widest)
 }
 
+/// Labels as given, the width they were fitted to, the fitted labels and the widest one.
+type Fitted = (Vec<String>, f64, Vec<String>, f64);
+
+thread_local! {
+    /// The last labels each view fitted, with the result: a redraw of the same tokens (a
+    /// resize, a head change, a theme switch) skips measuring 512 labels again.
+    static FITTED: std::cell::RefCell<std::collections::HashMap<&'static str, Fitted>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// [`fit_all`], remembered per view (`site`) for the last set of labels.
+pub fn fit_all_cached(site: &'static str, ctx: &Ctx, labels: Vec<String>, max: f64) -> (Vec<String>, f64) {
+    let hit = FITTED.with(|f| {
+        f.borrow().get(site).filter(|(raw, m, _, _)| *raw == labels && *m == max).map(|(_, _, fitted, w)| (fitted.clone(), *w))
+    });
+    if let Some(found) = hit {
+        return found;
+    }
+    let (fitted, w) = fit_all(ctx, labels.iter().cloned(), max);
+    FITTED.with(|f| f.borrow_mut().insert(site, (labels, max, fitted.clone(), w)));
+    (fitted, w)
+}
+
 /// A millisecond clock with sub-millisecond resolution where the browser gives it.
 pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)

@@ -46,6 +46,20 @@ impl EngineClient {
             web_sys::console::error_2(&"postMessage failed".into(), &e);
         }
     }
+
+    /// Sends a request followed by buffers that are moved to the worker, not copied (a 440 MB
+    /// local model must not exist twice).
+    pub fn send_with_buffers(&self, req: &Request, buffers: &[js_sys::ArrayBuffer]) {
+        let msg = Array::of1(&JsValue::from_str(&req.to_json()));
+        let transfer = Array::new();
+        for b in buffers {
+            msg.push(b);
+            transfer.push(b);
+        }
+        if let Err(e) = self.worker.post_message_with_transfer(&msg, &transfer) {
+            web_sys::console::error_2(&"postMessage failed".into(), &e);
+        }
+    }
 }
 
 impl Drop for EngineClient {

@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, KeyboardEvent, MouseEvent};
 
 use super::canvas;
-use super::head_view_draw::{draw_base, draw_focus, draw_strip, Lines};
+use super::head_view_draw::{draw_base, draw_focus, draw_strip, Lines, LINE_BUDGET, MIN_WEIGHT};
 use super::selection::step;
 use super::session::Session;
 use crate::analysis::PairFilter;
@@ -31,6 +31,8 @@ pub fn HeadView(session: Session) -> impl IntoView {
     let strip_pos = RwSignal::new((0.0f64, 0.0f64));
     // Bumped after each base drawing, so the focus overlay and the strip follow it.
     let base_tick = RwSignal::new(0u64);
+    // The weakest weight drawn when the line budget cut the faintest lines (for the caption).
+    let budget_cut = RwSignal::new(None::<f32>);
     let target = Memo::new(move |_| session.selection.with(|s| (s.layer, s.active_heads(), s.strongest, s.pair_filter)));
     let focus = move || hover.get().or(pinned.get());
     let has_pair = move || session.axis.with(|a| a.iter().any(|u| u.segment == 1));
@@ -51,11 +53,11 @@ pub fn HeadView(session: Session) -> impl IntoView {
         let canvas: HtmlCanvasElement = canvas.unchecked_into();
         let Some(measure) = canvas::context(&canvas) else { return };
         measure.set_font(canvas::FONT);
-        let (labels, label_w) = canvas::fit_all(&measure, axis.iter().map(|u| u.label.clone()), MAX_LABEL_PX);
+        let (labels, label_w) = canvas::fit_all_cached("head", &measure, axis.iter().map(|u| u.label.clone()).collect(), MAX_LABEL_PX);
         let b_start = axis.iter().position(|u| u.segment == 1);
         let avail = canvas::avail_width(wrap_ref.get().map(|w| w.unchecked_into()).as_ref());
         let layout = HeadViewLayout::new(m, label_w, avail, b_start);
-        let l = Lines {
+        let mut l = Lines {
             layout,
             labels,
             segments: axis.iter().map(|u| u.segment).collect(),
@@ -64,7 +66,9 @@ pub fn HeadView(session: Session) -> impl IntoView {
             data: slice.clone(),
             strongest,
             filter,
+            cutoff: MIN_WEIGHT,
         };
+        l.fit_budget();
         let palette = session.theme.get().palette();
         let count = draw_base(&canvas, &l, palette);
         let overlay: HtmlCanvasElement = overlay.unchecked_into();
@@ -77,6 +81,7 @@ pub fn HeadView(session: Session) -> impl IntoView {
                 ("data-heads", l.heads.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",")),
                 ("data-filter", filter.name().to_string()),
                 ("data-line-count", count.to_string()),
+                ("data-min-weight", l.cutoff.to_string()),
                 ("data-left-x", layout.left_x.to_string()),
                 ("data-right-x", layout.right_x.to_string()),
                 ("data-ys", (0..m).map(|i| format!("{:.1}", layout.y(i))).collect::<Vec<_>>().join(",")),
@@ -85,6 +90,10 @@ pub fn HeadView(session: Session) -> impl IntoView {
         );
         canvas::record_draw(&canvas, started);
         session.mark_drawn();
+        let cut = (l.cutoff > MIN_WEIGHT).then_some(l.cutoff);
+        if budget_cut.get_untracked() != cut {
+            budget_cut.set(cut);
+        }
         lines.set_value(Some(l));
         base_tick.update(|t| *t += 1);
     });
@@ -104,10 +113,18 @@ pub fn HeadView(session: Session) -> impl IntoView {
         }
     });
 
+    // Hovering a token's label focuses it; crossing the lines changes nothing. Leaving the
+    // picture keeps a hovered token focused (so the pointer can travel to its strip) unless one
+    // is pinned, which then takes the focus back; leaving picture and strip clears the hover.
     let on_move = move |ev: MouseEvent| {
-        let at = lines.with_value(|l| l.as_ref().and_then(|l| l.layout.token_at(ev.offset_x() as f64, ev.offset_y() as f64)));
-        if at != hover.get_untracked() {
+        let at = lines.with_value(|l| l.as_ref().and_then(|l| l.layout.label_at(ev.offset_x() as f64, ev.offset_y() as f64)));
+        if at.is_some() && at != hover.get_untracked() {
             hover.set(at);
+        }
+    };
+    let on_leave = move |_| {
+        if pinned.get_untracked().is_some() {
+            hover.set(None);
         }
     };
     // Click (or tap) pins the focus, so touch screens get it too; clicking it again unpins.
@@ -186,10 +203,17 @@ pub fn HeadView(session: Session) -> impl IntoView {
             </Show>
         </div>
         <p class="caption">"Left: the token attending (from). Right: the token attended to. Line opacity is the weight; one colour per head. Hover or tap a token to see only its lines; arrow keys move the focus."</p>
+        <Show when=move || budget_cut.get().is_some()>
+            <p class="note" data-testid="line-budget-note">{move || format!(
+                "Showing the {LINE_BUDGET} strongest lines (weights ≥ {:.3}); hover a token to see all of its lines.",
+                budget_cut.get().unwrap_or_default()
+            )}</p>
+        </Show>
+        <div class="head-area" on:mouseleave=move |_| hover.set(None)>
         <div class="canvas-wrap" node_ref=wrap_ref tabindex="0" role="img" aria-label="Head view" on:keydown=on_key>
             <canvas data-testid="head-view" node_ref=canvas_ref
                 data-focus=move || focus().map(|(s, i)| format!("{}:{i}", s.name())).unwrap_or_default()
-                on:mousemove=on_move on:mouseleave=move |_| hover.set(None) on:click=on_click></canvas>
+                on:mousemove=on_move on:mouseleave=on_leave on:click=on_click></canvas>
             <canvas class="overlay" data-testid="head-view-overlay" node_ref=overlay_ref></canvas>
         </div>
         <div class="canvas-wrap strip-wrap" class:hidden=move || focus().is_none()>
@@ -206,6 +230,7 @@ pub fn HeadView(session: Session) -> impl IntoView {
                     {move || strip_tip().unwrap_or_default()}
                 </div>
             </Show>
+        </div>
         </div>
     }
 }

@@ -9,12 +9,16 @@ use web_sys::HtmlCanvasElement;
 use super::canvas::{self, Ctx, FONT_PX};
 use super::slices::SliceData;
 use super::theme::Palette;
-use crate::analysis::{passes, PairFilter, Strongest};
+use crate::analysis::{cutoff_for_budget, passes, PairFilter, Strongest};
 use crate::viz::{head_colour, ColourScale, HeadViewLayout, Side, StripLayout};
 
 /// Weights under this are not drawn: at this opacity a line is invisible anyway, and skipping
 /// them keeps 12 heads × 128² candidate lines down to the few thousand that show.
 pub const MIN_WEIGHT: f32 = 0.01;
+/// At most this many lines in the base picture (the strongest): a software canvas rasterises
+/// about 200 translucent lines per millisecond, so this keeps a redraw within a frame. The focus
+/// overlay still draws every line of the focused token.
+pub const LINE_BUDGET: usize = 2500;
 /// Opacity levels: lines are batched into one path per head and level (a few hundred strokes
 /// instead of one per line).
 const LEVELS: usize = 24;
@@ -33,6 +37,9 @@ pub struct Lines {
     pub data: Arc<SliceData>,
     pub strongest: Strongest,
     pub filter: PairFilter,
+    /// The weakest weight the base picture draws (at least [`MIN_WEIGHT`]; more when the line
+    /// budget cuts the faintest lines).
+    pub cutoff: f32,
 }
 
 impl Lines {
@@ -41,12 +48,24 @@ impl Lines {
         self.data.data.get((h * m + i) * m..(h * m + i + 1) * m)
     }
 
-    /// Whether line (i → j) of head `h` is drawn, and its weight.
-    fn shown(&self, h: usize, i: usize, j: usize) -> Option<f32> {
+    /// Whether line (i → j) of head `h` passes the filters and `min`, and its weight.
+    fn shown(&self, h: usize, i: usize, j: usize, min: f32) -> Option<f32> {
         let row = self.row(h, i)?;
         let w = *row.get(j)?;
         let allowed = self.filter.allows(*self.segments.get(i)?, *self.segments.get(j)?);
-        (allowed && w >= MIN_WEIGHT && passes(row, j, self.strongest)).then_some(w)
+        (allowed && w >= min && passes(row, j, self.strongest)).then_some(w)
+    }
+
+    /// Sets [`Lines::cutoff`] so the base picture keeps within [`LINE_BUDGET`].
+    pub fn fit_budget(&mut self) {
+        let m = self.layout.n;
+        let mut weights = Vec::new();
+        for &h in &self.heads {
+            for i in 0..m {
+                weights.extend((0..m).filter_map(|j| self.shown(h, i, j, MIN_WEIGHT)));
+            }
+        }
+        self.cutoff = cutoff_for_budget(&mut weights, LINE_BUDGET).map_or(MIN_WEIGHT, |c| c.max(MIN_WEIGHT));
     }
 
     /// The weight between the focused token and `other`, in the focus's direction.
@@ -58,7 +77,7 @@ impl Lines {
     }
 
     /// Strokes the lines that pass `keep`, batched by head and opacity level; returns how many.
-    fn stroke(&self, ctx: &Ctx, width: f64, keep: impl Fn(usize, usize) -> bool) -> usize {
+    fn stroke(&self, ctx: &Ctx, width: f64, min: f32, keep: impl Fn(usize, usize) -> bool) -> usize {
         let m = self.layout.n;
         let mut count = 0;
         ctx.set_line_width(width);
@@ -69,7 +88,7 @@ impl Lines {
                     if !keep(i, j) {
                         continue;
                     }
-                    if let Some(w) = self.shown(h, i, j) {
+                    if let Some(w) = self.shown(h, i, j, min) {
                         let level = ((w.min(1.0) * LEVELS as f32).ceil() as usize).clamp(1, LEVELS) - 1;
                         buckets[level].push((i, j));
                         count += 1;
@@ -117,7 +136,7 @@ pub fn draw_base(canvas: &HtmlCanvasElement, l: &Lines, palette: Palette) -> usi
         let _ = ctx.fill_text("A ↑   B ↓", mid, y);
     }
     let width = if layout.n <= 48 { 2.0 } else { 1.0 };
-    let count = l.stroke(&ctx, width, |_, _| true);
+    let count = l.stroke(&ctx, width, l.cutoff, |_, _| true);
     draw_labels(&ctx, l, palette);
     count
 }
@@ -144,11 +163,11 @@ pub fn draw_focus(overlay: &HtmlCanvasElement, lines: StoredValue<Option<Lines>>
         if t >= layout.n {
             return;
         }
-        ctx.set_global_alpha(0.85);
+        ctx.set_global_alpha(0.78);
         ctx.set_fill_style_str(palette.background);
         ctx.fill_rect(0.0, 0.0, layout.width, layout.height);
         ctx.set_global_alpha(1.0);
-        l.stroke(&ctx, 2.0, |i, j| match side {
+        l.stroke(&ctx, 2.5, MIN_WEIGHT, |i, j| match side {
             Side::From => i == t,
             Side::To => j == t,
         });
@@ -168,13 +187,24 @@ pub fn draw_focus(overlay: &HtmlCanvasElement, lines: StoredValue<Option<Lines>>
     });
 }
 
+/// Room for the strip's token labels (drawn upwards above its columns).
+const STRIP_LABEL_PX: f64 = 70.0;
+
+fn ctx_for(canvas: &HtmlCanvasElement) -> Option<Ctx> {
+    let ctx = canvas::context(canvas)?;
+    ctx.set_font(canvas::FONT);
+    Some(ctx)
+}
+
 /// The per-head strip for the focused token: a row per shown head, a cell per other token.
 pub fn draw_strip(strip: &HtmlCanvasElement, lines: StoredValue<Option<Lines>>, focus: Focus, palette: Palette, avail: f64) -> Option<StripLayout> {
     lines.with_value(|l| {
         let l = l.as_ref()?;
         let f = focus.filter(|f| f.1 < l.layout.n)?;
         let m = l.layout.n;
-        let s = StripLayout::new(l.heads.len(), m, 44.0, avail);
+        let measure = ctx_for(strip)?;
+        let (labels, _) = canvas::fit_all_cached("strip", &measure, l.labels.clone(), STRIP_LABEL_PX);
+        let s = StripLayout::new(l.heads.len(), m, 44.0, STRIP_LABEL_PX + 6.0, avail);
         let ctx = canvas::prepare(strip, s.width, s.height)?;
         ctx.set_fill_style_str(palette.background);
         ctx.fill_rect(0.0, 0.0, s.width, s.height);
@@ -182,6 +212,16 @@ pub fn draw_strip(strip: &HtmlCanvasElement, lines: StoredValue<Option<Lines>>, 
             l.heads.iter().map(|&h| (0..m).map(|j| l.focus_weight(h, f, j).unwrap_or(0.0)).collect()).collect();
         let scale = ColourScale::new(values.iter().flatten().copied().fold(0.0, f32::max));
         ctx.set_text_baseline("middle");
+        ctx.set_text_align("left");
+        let step = s.label_step(FONT_PX);
+        for (c, label) in labels.iter().enumerate().filter(|(c, _)| c % step == 0) {
+            ctx.set_fill_style_str(if c == f.1 { palette.accent } else { palette.text });
+            ctx.save();
+            let _ = ctx.translate(s.origin.0 + (c as f64 + 0.5) * s.cell_w, s.origin.1 - 4.0);
+            let _ = ctx.rotate(-std::f64::consts::FRAC_PI_2);
+            let _ = ctx.fill_text(label, 0.0, 0.0);
+            ctx.restore();
+        }
         ctx.set_text_align("right");
         for (r, (&h, row)) in l.heads.iter().zip(&values).enumerate() {
             let y = s.origin.1 + r as f64 * s.cell_h;

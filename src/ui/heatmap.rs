@@ -134,7 +134,7 @@ fn draw_base(canvas: &HtmlCanvasElement, axis: &[Unit], values: &[f32], scale: C
     let measure = canvas::context(canvas)?;
     measure.set_font(canvas::FONT);
     let n = axis.len();
-    let (labels, label_w) = canvas::fit_all(&measure, axis.iter().map(|u| u.label.clone()), MAX_LABEL_PX);
+    let (labels, label_w) = canvas::fit_all_cached("heatmap", &measure, axis.iter().map(|u| u.label.clone()).collect(), MAX_LABEL_PX);
     let layout = HeatmapLayout::new(n, label_w, avail);
     let ctx = canvas::prepare(canvas, layout.width, layout.height)?;
     ctx.set_fill_style_str(palette.background);
@@ -143,15 +143,12 @@ fn draw_base(canvas: &HtmlCanvasElement, axis: &[Unit], values: &[f32], scale: C
     // Cells: one pixel per weight in an offscreen canvas, scaled up without smoothing — one
     // drawImage instead of n² fillRect calls (262 144 at 512 tokens).
     if n > 0 {
+        let lut = ColourScale::lut();
         let mut rgba = vec![0u8; n * n * 4];
-        for (k, px) in rgba.chunks_exact_mut(4).enumerate() {
-            let c = scale.colour(values.get(k).copied().unwrap_or(0.0));
-            px.copy_from_slice(&[c.0, c.1, c.2, 255]);
+        for (px, w) in rgba.chunks_exact_mut(4).zip(values) {
+            px.copy_from_slice(&lut[scale.index(*w)]);
         }
-        let doc = web_sys::window()?.document()?;
-        let off: HtmlCanvasElement = doc.create_element("canvas").ok()?.dyn_into().ok()?;
-        off.set_width(n as u32);
-        off.set_height(n as u32);
+        let off = offscreen(n)?;
         let img = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), n as u32, n as u32).ok()?;
         canvas::context(&off)?.put_image_data(&img, 0.0, 0.0).ok()?;
         ctx.set_image_smoothing_enabled(false);
@@ -166,13 +163,15 @@ fn draw_base(canvas: &HtmlCanvasElement, axis: &[Unit], values: &[f32], scale: C
         draw_labels(&ctx, &layout, i, label, colour, colour);
     }
 
+    // The colour bar: one gradient through the scale's stops, top = max.
     let bar = layout.colour_bar;
-    let rows = bar.h.max(1.0) as usize;
-    for r in 0..rows {
-        let t = 1.0 - r as f32 / (rows - 1).max(1) as f32;
-        ctx.set_fill_style_str(&ColourScale::at(t).css());
-        ctx.fill_rect(bar.x, bar.y + r as f64, bar.w, 1.0);
+    let gradient = ctx.create_linear_gradient(0.0, bar.y + bar.h, 0.0, bar.y);
+    for k in 0..=16 {
+        let t = k as f32 / 16.0;
+        let _ = gradient.add_color_stop(t, &ColourScale::at(t).css());
     }
+    ctx.set_fill_style_canvas_gradient(&gradient);
+    ctx.fill_rect(bar.x, bar.y, bar.w, bar.h);
     ctx.set_stroke_style_str(palette.muted);
     ctx.set_line_width(1.0);
     ctx.stroke_rect(bar.x, bar.y, bar.w, bar.h);
@@ -197,6 +196,26 @@ fn draw_base(canvas: &HtmlCanvasElement, axis: &[Unit], values: &[f32], scale: C
         ],
     );
     Some(Drawn { layout, labels, values: Vec::new() })
+}
+
+thread_local! {
+    /// One `n × n` scratch canvas for the cells, reused across redraws.
+    static SCRATCH: std::cell::RefCell<Option<HtmlCanvasElement>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The scratch canvas, sized `n × n`.
+fn offscreen(n: usize) -> Option<HtmlCanvasElement> {
+    let off = SCRATCH.with(|c| c.borrow().clone()).or_else(|| {
+        let doc = web_sys::window()?.document()?;
+        let made: HtmlCanvasElement = doc.create_element("canvas").ok()?.dyn_into().ok()?;
+        SCRATCH.with(|c| *c.borrow_mut() = Some(made.clone()));
+        Some(made)
+    })?;
+    if off.width() != n as u32 || off.height() != n as u32 {
+        off.set_width(n as u32);
+        off.set_height(n as u32);
+    }
+    Some(off)
 }
 
 /// Row label on the left, column label on top (reading upwards).

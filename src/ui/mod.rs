@@ -2,6 +2,7 @@
 //! components, the canvas drawing and the worker client exist only in the wasm build of the
 //! page (feature `page`).
 
+pub mod local_files;
 pub mod selection;
 pub mod slices;
 pub mod state;
@@ -14,17 +15,23 @@ mod canvas;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod client;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod download;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod head_view;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod head_view_draw;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod heatmap;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod model_picker;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod model_view;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod neuron_view;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod session;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod storage;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod views;
 

@@ -25,6 +25,8 @@ struct Drawn {
     row: NeuronRow,
     /// Every key k_j, `[n, d]`.
     keys: Vec<f32>,
+    /// Which tokens are [CLS], [SEP] and the like (greyed, as in the other views).
+    special: Vec<bool>,
 }
 
 #[component]
@@ -50,12 +52,13 @@ pub fn NeuronView(session: Session) -> impl IntoView {
         let Some(measure) = canvas::context(&canvas) else { return };
         measure.set_font(canvas::FONT);
         let tokens = session.run.with(|r| r.as_ref().map(|r| r.tokens.iter().map(|t| t.text.clone()).collect::<Vec<_>>()));
+        let special = session.run.with(|r| r.as_ref().map(|r| r.tokens.iter().map(|t| t.special).collect::<Vec<_>>()));
         let (labels, label_w) = canvas::fit_all(&measure, tokens.unwrap_or_default().into_iter(), MAX_LABEL_PX);
         let avail = canvas::avail_width(wrap_ref.get().map(|w| w.unchecked_into()).as_ref());
         let layout = NeuronLayout::new(n, d, label_w, avail);
         let palette = session.theme.get().palette();
         let Some(ctx) = canvas::prepare(&canvas, layout.width, layout.height) else { return };
-        let d2 = Drawn { layout, labels, from, row, keys: k.to_vec() };
+        let d2 = Drawn { layout, labels, from, row, keys: k.to_vec(), special: special.unwrap_or_default() };
         draw(&ctx, &d2, palette);
         canvas::set_attrs(
             &canvas,
@@ -184,7 +187,14 @@ fn draw(ctx: &Ctx, d: &Drawn, palette: Palette) {
             ctx.fill_rect(0.0, mid - l.row_h / 2.0, l.width, l.row_h);
             ctx.set_global_alpha(1.0);
         }
-        ctx.set_fill_style_str(if j == d.from { palette.accent } else { palette.text });
+        let colour = if j == d.from {
+            palette.accent
+        } else if d.special.get(j).copied().unwrap_or(false) {
+            palette.muted
+        } else {
+            palette.text
+        };
+        ctx.set_fill_style_str(colour);
         let _ = ctx.fill_text(d.labels.get(j).map(String::as_str).unwrap_or(""), l.label_x, mid);
         let half = l.row_h / 2.0 - 1.5;
         if let Some(k) = d.keys.get(j * l.d..(j + 1) * l.d) {

@@ -12,10 +12,13 @@ use leptos::prelude::*;
 use super::client::EngineClient;
 use super::selection::Selection;
 use super::slices::{RunQueue, SliceCache, SliceData, SliceKey};
-use super::state::{LoadState, RunView};
+use super::state::{DownloadStats, LoadState, RunView, ShellState, StorageView};
 use super::theme::Theme;
 use crate::analysis::{units, Unit};
-use crate::protocol::{ModelSource, Request, Response, SliceKind, Stage, MODEL_FILES};
+use crate::protocol::{ModelSource, Origin, Request, Response, SliceKind, Stage, MODEL_FILES};
+
+/// The `hub` of a model loaded from local files.
+pub const LOCAL_HUB: &str = "local";
 
 /// Where trunk puts the worker's loader.
 const WORKER_URL: &str = "./worker_loader.js";
@@ -31,10 +34,24 @@ pub struct Session {
     pub run: RwSignal<Option<RunView>>,
     pub run_error: RwSignal<Option<String>>,
     pub slice_error: RwSignal<Option<String>>,
+    /// The last load failed because the model host answered nothing (the page then offers the
+    /// site's bundled models; after a 404 or a broken file it does not).
+    pub unreachable: RwSignal<bool>,
     /// A run is computing in the worker.
     pub busy: RwSignal<bool>,
     /// The worker died (out of memory aborts the wasm instance); Retry starts a new one.
     pub crashed: RwSignal<bool>,
+    /// Notes about the current load that are not failures (a resumed download, a broken cached
+    /// file fetched again, a full storage), oldest first.
+    pub notes: RwSignal<Vec<String>>,
+    /// The model cache and the storage quota, as the worker last reported them.
+    pub storage: RwSignal<Option<StorageView>>,
+    /// Waiting for the storage listing to load the first-visit model if it is stored.
+    autoload_if_cached: StoredValue<bool>,
+    /// The storage panel has been opened: keep `storage` up to date.
+    storage_wanted: StoredValue<bool>,
+    /// The app shell's service worker (offline use of the page itself).
+    pub shell: RwSignal<ShellState>,
     pub selection: RwSignal<Selection>,
     pub theme: RwSignal<Theme>,
     /// Bumped on window resize: views re-measure.
@@ -55,7 +72,8 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(source: ModelSource, text: String, pair: Option<String>, theme: Theme) -> Self {
+    /// `autoload`: load `source` as soon as the worker is up (otherwise wait for the user).
+    pub fn new(source: ModelSource, autoload: bool, text: String, pair: Option<String>, theme: Theme) -> Self {
         let run = RwSignal::new(None::<RunView>);
         let selection = RwSignal::new(Selection::default());
         let axis = Memo::new(move |_| {
@@ -64,7 +82,7 @@ impl Session {
         });
         let s = Self {
             source: RwSignal::new(source),
-            load: RwSignal::new(LoadState::Starting),
+            load: RwSignal::new(if autoload { LoadState::Starting } else { LoadState::Idle }),
             text: RwSignal::new(text),
             pair_on: RwSignal::new(pair.is_some()),
             pair: RwSignal::new(pair.unwrap_or_else(|| "The money was safe there.".into())),
@@ -72,7 +90,13 @@ impl Session {
             run_error: RwSignal::new(None),
             slice_error: RwSignal::new(None),
             busy: RwSignal::new(false),
+            unreachable: RwSignal::new(false),
             crashed: RwSignal::new(false),
+            notes: RwSignal::new(Vec::new()),
+            storage: RwSignal::new(None),
+            storage_wanted: StoredValue::new(false),
+            autoload_if_cached: StoredValue::new(false),
+            shell: RwSignal::new(ShellState::Unknown),
             selection,
             theme: RwSignal::new(theme),
             width_tick: RwSignal::new(0),
@@ -87,6 +111,7 @@ impl Session {
             client: StoredValue::new_local(None),
         };
         s.spawn_worker();
+        super::storage::register_service_worker(s.shell);
         s
     }
 
@@ -108,21 +133,47 @@ impl Session {
         });
     }
 
-    /// Loads a model, replacing the current one (the worker aborts a download in progress).
-    pub fn start_load(self, src: ModelSource) {
+    /// Starts load number n+1 of `src`: forgets the current run and everything queued or cached
+    /// for it. Returns the new load's id.
+    fn begin_load(self, src: ModelSource, state: LoadState) -> u64 {
         let id = self.load_id.get_value() + 1;
         self.load_id.set_value(id);
-        self.source.set(src.clone());
+        self.source.set(src);
         self.run.set(None);
         self.run_error.set(None);
         self.slice_error.set(None);
         self.busy.set(false);
         self.queue.update_value(RunQueue::reset);
         self.cache.update_value(|c| c.keep_only_run(0));
-        self.load.set(LoadState::Starting);
+        self.notes.set(Vec::new());
+        self.unreachable.set(false);
+        self.load.set(state);
+        id
+    }
+
+    /// Loads a model, replacing the current one (the worker aborts a download in progress).
+    pub fn start_load(self, src: ModelSource) {
+        let id = self.begin_load(src.clone(), LoadState::Starting);
         if self.worker_ready.get_value() {
             self.send(&Request::Load { id, source: src });
         }
+    }
+
+    /// Loads a model from local files (config.json, tokenizer.json, model.safetensors, in that
+    /// order); the buffers move to the worker, they never leave the machine.
+    pub fn load_local(self, name: String, buffers: Vec<js_sys::ArrayBuffer>) {
+        if !self.worker_ready.get_value() {
+            self.load.set(LoadState::Failed("The engine is still starting; choose the files again in a moment.".into()));
+            return;
+        }
+        let source = ModelSource { hub: LOCAL_HUB.into(), repo: name.clone(), revision: String::new() };
+        let id = self.begin_load(source, LoadState::Parsing);
+        let files = MODEL_FILES.iter().map(|f| f.to_string()).collect();
+        self.client.with_value(|c| {
+            if let Some(c) = c {
+                c.send_with_buffers(&Request::LoadLocal { id, name, files }, &buffers);
+            }
+        });
     }
 
     /// Retry after a failure: a dead worker is replaced first, then the model loads again.
@@ -132,7 +183,42 @@ impl Session {
             self.load.set(LoadState::Starting);
             self.spawn_worker();
         }
-        self.start_load(self.source.get_untracked());
+        let source = self.source.get_untracked();
+        if source.hub == LOCAL_HUB {
+            // The files' bytes went to the worker; the user picks them again.
+            self.load.set(LoadState::Idle);
+        } else {
+            self.start_load(source);
+        }
+    }
+
+    /// Cancels the download in progress: the worker aborts its request, the page says
+    /// "cancelled", and Retry (or another model) starts again.
+    pub fn cancel_load(self) {
+        if !self.load.get_untracked().can_cancel() {
+            return;
+        }
+        self.load.set(LoadState::Cancelled);
+        if self.worker_ready.get_value() {
+            self.send(&Request::Cancel { id: self.load_id.get_value() });
+        }
+    }
+
+    /// Asks the worker what the model cache holds (the answer lands in `storage`), and keeps
+    /// asking after each load from now on.
+    pub fn refresh_storage(self) {
+        self.storage_wanted.set_value(true);
+        if self.worker_ready.get_value() {
+            self.send(&Request::Storage);
+        }
+    }
+
+    /// Deletes a model's files from the cache (a model in memory keeps working).
+    pub fn delete_cached(self, source: ModelSource) {
+        self.storage_wanted.set_value(true);
+        if self.worker_ready.get_value() {
+            self.send(&Request::DeleteCached { source });
+        }
     }
 
     /// Runs the current text, or marks it to run as soon as the run in flight answers.
@@ -176,19 +262,68 @@ impl Session {
         match resp {
             Response::WorkerReady => {
                 self.worker_ready.set_value(true);
-                self.send(&Request::Load { id: current_load, source: self.source.get_untracked() });
+                // A first visit waits for a click, unless the model is already stored here.
+                if self.load.get_untracked() == LoadState::Idle && self.source.with_untracked(|s| s.hub != LOCAL_HUB) {
+                    self.autoload_if_cached.set_value(true);
+                    self.send(&Request::Storage);
+                }
+                if !matches!(self.load.get_untracked(), LoadState::Idle | LoadState::Cancelled) {
+                    self.send(&Request::Load { id: current_load, source: self.source.get_untracked() });
+                }
+                if self.storage_wanted.get_value() {
+                    self.send(&Request::Storage);
+                }
             }
-            Response::Progress { load, file, received, total } if load == current_load => {
+            // After Cancel, the worker may still report what it did before it heard of it.
+            Response::Progress { load, .. } | Response::Parsing { load }
+                if load == current_load && self.load.get_untracked() == LoadState::Cancelled => {}
+            Response::Progress { load, file, received, total, all_received, all_total, bytes_per_sec, origin }
+                if load == current_load =>
+            {
                 let index = MODEL_FILES.iter().position(|f| *f == file).unwrap_or(0);
-                self.load.set(LoadState::Downloading { file, index, received, total });
+                let stats = DownloadStats { all_received, all_total, bytes_per_sec, from_cache: origin == Origin::Cache };
+                self.load.set(LoadState::Downloading { file, index, received, total, stats });
             }
             Response::Parsing { load } if load == current_load => self.load.set(LoadState::Parsing),
             Response::Loaded { load, info } if load == current_load => {
                 self.selection.update(|s| s.fit_model(info.layers, info.heads));
                 self.load.set(LoadState::Ready(info));
                 self.request_run();
+                if self.storage_wanted.get_value() {
+                    self.send(&Request::Storage);
+                }
             }
-            Response::Progress { .. } | Response::Parsing { .. } | Response::Loaded { .. } => {}
+            Response::Notice { load, message } if load == current_load => self.notes.update(|n| {
+                if n.len() < 20 {
+                    n.push(message);
+                }
+            }),
+            Response::Cancelled { load } if load == current_load => {
+                self.load.set(LoadState::Cancelled);
+                if self.storage_wanted.get_value() {
+                    self.send(&Request::Storage);
+                }
+            }
+            Response::Unreachable { load, message } if load == current_load => {
+                self.busy.set(false);
+                self.unreachable.set(true);
+                self.load.set(LoadState::Failed(message));
+            }
+            Response::Unreachable { .. } => {}
+            Response::Storage { models, usage, quota, error } => {
+                if std::mem::take(&mut *self.autoload_if_cached.write_value()) && self.load.get_untracked() == LoadState::Idle {
+                    let source = self.source.get_untracked();
+                    if models.iter().any(|m| m.source == source && m.is_complete()) {
+                        self.start_load(source);
+                    }
+                }
+                self.storage.set(Some(StorageView { models, usage, quota, error }));
+            }
+            Response::Progress { .. }
+            | Response::Parsing { .. }
+            | Response::Loaded { .. }
+            | Response::Notice { .. }
+            | Response::Cancelled { .. } => {}
             Response::Ran { id, tokens, truncated, shape, ms } => {
                 // Only the run in flight counts: one sent before a new model was picked is stale.
                 if self.queue.with_value(|q| q.in_flight()) != Some(id) {

@@ -51,9 +51,21 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
             }
         })
         .collect_view();
+    // ALBERT runs one set of weights in every layer: say so wherever a layer is named.
+    let weight_groups = move || match session.load.get() {
+        LoadState::Ready(i) if i.shared_layers() => Some(i.weight_groups),
+        _ => None,
+    };
     let layer_options = move || {
+        let groups = weight_groups();
         (0..shape().0)
-            .map(|l| view! { <option value=l.to_string() selected=move || sel.with(|s| s.layer == l)>{format!("Layer {l}")}</option> })
+            .map(|l| {
+                let label = match groups.as_ref().and_then(|g| g.get(l)) {
+                    Some(g) => format!("Layer {l} (weights {g})"),
+                    None => format!("Layer {l}"),
+                };
+                view! { <option value=l.to_string() selected=move || sel.with(|s| s.layer == l)>{label}</option> }
+            })
             .collect_view()
     };
     let head_options = move || {
@@ -86,10 +98,10 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                     <option value="head">"0 – head maximum"</option>
                     <option value="unit">"0 – 1"</option>
                 </select></label>
-                <label class="check"><input type="checkbox" data-testid="opt-hide-special"
+                <label class="check" class:hidden=move || view.get() == ViewKind::Neuron><input type="checkbox" data-testid="opt-hide-special"
                     prop:checked=move || sel.with(|s| s.options.hide_special)
                     on:change=move |ev| sel.update(|s| s.options.hide_special = event_target_checked(&ev))/>"Hide [CLS]/[SEP]"</label>
-                <label class="check"><input type="checkbox" data-testid="opt-merge-words"
+                <label class="check" class:hidden=move || view.get() == ViewKind::Neuron><input type="checkbox" data-testid="opt-merge-words"
                     prop:checked=move || sel.with(|s| s.options.merge_words)
                     on:change=move |ev| sel.update(|s| s.options.merge_words = event_target_checked(&ev))/>"Merge word pieces"</label>
                 <label class:hidden=move || view.get() == ViewKind::Neuron>"Show "<select data-testid="opt-filter" on:change=move |ev| {
@@ -117,6 +129,12 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                     }}</span>
                 </label>
             </div>
+            <Show when=move || weight_groups().is_some()>
+                <p class="note" data-testid="shared-layers-note">{move || {
+                    let sets = weight_groups().map(|mut g| { g.sort_unstable(); g.dedup(); g.len() }).unwrap_or(1);
+                    format!("The layers of this model share weights ({sets} set(s) of weights run again and again, ALBERT's design): layers with the same weights still attend differently, because their input differs.")
+                }}</p>
+            </Show>
             <Show when=move || sel.with(|s| s.options.hide_special) && view.get() != ViewKind::Neuron>
                 <p class="note" data-testid="renorm-note">"[CLS] and [SEP] are hidden; each remaining row is renormalised to sum to 1."</p>
             </Show>

@@ -73,6 +73,19 @@ impl ColourScale {
         Rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
     }
 
+    /// The scale as 256 RGBA entries, for filling pixels: `lut[index(w)]` is `colour(w)` to
+    /// within one step of 256 (well under what an eye or a screenshot can tell), at a table
+    /// lookup per pixel instead of an interpolation.
+    pub fn lut() -> Vec<[u8; 4]> {
+        (0..256).map(|k| Self::at(k as f32 / 255.0)).map(|c| [c.0, c.1, c.2, 255]).collect()
+    }
+
+    /// The [`ColourScale::lut`] entry of weight `w`.
+    pub fn index(&self, w: f32) -> usize {
+        let t = if w.is_nan() { 0.0 } else { (w / self.max).clamp(0.0, 1.0) };
+        (t * 255.0 + 0.5) as usize
+    }
+
     /// Evenly spaced tick values for the colour bar, 0 and max included.
     pub fn ticks(&self, count: usize) -> Vec<f32> {
         let count = count.max(2);
@@ -106,5 +119,22 @@ mod tests {
     #[test]
     fn ticks_span_the_scale() {
         assert_eq!(ColourScale::new(0.8).ticks(5), vec![0.0, 0.2, 0.4, 0.6, 0.8]);
+    }
+
+    #[test]
+    fn lookup_table_matches_the_scale() {
+        let s = ColourScale::new(0.5);
+        let lut = ColourScale::lut();
+        assert_eq!(lut.len(), 256);
+        assert_eq!(lut[s.index(0.0)], [68, 1, 84, 255]);
+        assert_eq!(lut[s.index(0.5)], [253, 231, 37, 255]);
+        assert_eq!(s.index(9.0), 255);
+        assert_eq!(s.index(f32::NAN), 0);
+        for k in 0..=50 {
+            let w = k as f32 / 100.0;
+            let (a, b) = (lut[s.index(w)], s.colour(w));
+            let close = |x: u8, y: u8| (x as i16 - y as i16).abs() <= 3;
+            assert!(close(a[0], b.0) && close(a[1], b.1) && close(a[2], b.2), "{w}: {a:?} vs {b:?}");
+        }
     }
 }

@@ -101,6 +101,16 @@ impl HeadViewLayout {
         (i < self.n).then_some((side, i))
     }
 
+    /// The token whose label is under a point: like [`HeadViewLayout::token_at`], but only over
+    /// the label columns, not over the lines between them (so the pointer can cross the lines
+    /// without changing the focus).
+    pub fn label_at(&self, x: f64, y: f64) -> Option<(Side, usize)> {
+        if x > self.left_x + LINE_INSET && x < self.right_x - LINE_INSET {
+            return None;
+        }
+        self.token_at(x, y)
+    }
+
     /// Draw every `k`-th label so labels of `font_px` never overlap.
     pub fn label_step(&self, font_px: f64) -> usize {
         ((font_px + 1.0) / self.row_h).ceil().max(1.0) as usize
@@ -126,11 +136,13 @@ pub struct StripLayout {
 }
 
 impl StripLayout {
-    pub fn new(rows: usize, cols: usize, label: f64, avail_width: f64) -> Self {
+    /// `label` is the room left of the rows (head names), `top` the room above the columns
+    /// (token names, drawn upwards).
+    pub fn new(rows: usize, cols: usize, label: f64, top: f64, avail_width: f64) -> Self {
         let cell_h = 14.0;
         let room = (avail_width - label - 2.0 * PAD).max(0.0);
         let cell_w = if cols == 0 { 24.0 } else { (room / cols as f64).clamp(2.0, 24.0).floor() };
-        let origin = (PAD + label, PAD);
+        let origin = (PAD + label, PAD + top.max(0.0));
         Self {
             rows,
             cols,
@@ -140,6 +152,11 @@ impl StripLayout {
             width: origin.0 + cell_w * cols as f64 + PAD,
             height: origin.1 + cell_h * rows as f64 + PAD,
         }
+    }
+
+    /// Draw every `k`-th column label so labels of `font_px` never overlap.
+    pub fn label_step(&self, font_px: f64) -> usize {
+        ((font_px + 1.0) / self.cell_w).ceil().max(1.0) as usize
     }
 
     /// (row, col) under a point.
@@ -168,6 +185,10 @@ mod tests {
         assert_eq!(l.token_at(10.0, l.y(10) + l.row_h), None);
         assert_eq!(l.token_at(10.0, 0.0), None);
         assert_eq!(l.token_at(f64::NAN, 20.0), None);
+        let mid = (l.left_x + l.right_x) / 2.0;
+        assert_eq!(l.label_at(mid, l.y(3)), None, "the lines are not a label");
+        assert_eq!(l.label_at(l.left_x - 3.0, l.y(3)), Some((Side::From, 3)));
+        assert_eq!(l.label_at(l.right_x + 3.0, l.y(3)), Some((Side::To, 3)));
         let ((x0, y0), (x1, y1)) = l.line(2, 5);
         assert!(x0 > l.left_x && x1 < l.right_x && y0 == l.y(2) && y1 == l.y(5));
     }
@@ -194,7 +215,8 @@ mod tests {
 
     #[test]
     fn strip_cells_hit_test() {
-        let s = StripLayout::new(12, 11, 30.0, 600.0);
+        let s = StripLayout::new(12, 11, 30.0, 50.0, 600.0);
+        assert_eq!(s.origin.1, PAD + 50.0);
         assert_eq!(s.cell_at(s.origin.0 + 1.0, s.origin.1 + 1.0), Some((0, 0)));
         assert_eq!(s.cell_at(s.origin.0 + s.cell_w * 10.5, s.origin.1 + s.cell_h * 11.5), Some((11, 10)));
         assert_eq!(s.cell_at(s.origin.0 - 1.0, s.origin.1), None);

@@ -43,19 +43,25 @@ const TITLE_H: f64 = 18.0;
 const ROW_H: f64 = 20.0;
 const Q_H: f64 = 36.0;
 const BAR_W: f64 = 80.0;
+const MIN_BAR_W: f64 = 28.0;
+const MIN_DIM: f64 = 1.5;
 
 impl NeuronLayout {
     pub fn new(n: usize, d: usize, label: f64, avail_width: f64) -> Self {
         let label = if label.is_finite() { label.max(0.0) } else { 0.0 };
         let label_x = PAD + label;
         let k_x = label_x + 8.0;
-        let fixed = k_x + 3.0 * GAP + 2.0 * BAR_W + PAD;
+        // Narrow screens (phones) shrink the gaps and the two bars before the vectors.
+        let gap = if avail_width < 600.0 { 8.0 } else { GAP };
+        let min_vectors = 2.0 * d as f64 * MIN_DIM;
+        let bar_w = ((avail_width - k_x - 3.0 * gap - PAD - min_vectors) / 2.0).clamp(MIN_BAR_W, BAR_W);
+        let fixed = k_x + 3.0 * gap + 2.0 * bar_w + PAD;
         let room = (avail_width - fixed).max(0.0);
-        let dim_w = if d == 0 { 4.0 } else { (room / (2 * d) as f64).clamp(1.5, 9.0) };
+        let dim_w = if d == 0 { 4.0 } else { (room / (2 * d) as f64).clamp(MIN_DIM, 9.0) };
         let block = dim_w * d as f64;
-        let p_x = k_x + block + GAP;
-        let s_x = p_x + block + GAP;
-        let prob_x = s_x + BAR_W + GAP;
+        let p_x = k_x + block + gap;
+        let s_x = p_x + block + gap;
+        let prob_x = s_x + bar_w + gap;
         let title_y = PAD;
         let q_y = title_y + TITLE_H;
         let rows_y = q_y + Q_H + 10.0;
@@ -69,11 +75,11 @@ impl NeuronLayout {
             p_x,
             s_x,
             prob_x,
-            bar_w: BAR_W,
+            bar_w,
             title_y,
             q_y,
             rows_y,
-            width: prob_x + BAR_W + PAD,
+            width: prob_x + bar_w + PAD,
             height: rows_y + n as f64 * ROW_H + PAD,
         }
     }
@@ -152,5 +158,9 @@ mod tests {
         assert!(l.dim_w >= 1.5 && l.dim_w < 9.0);
         let narrow = NeuronLayout::new(5, 64, 60.0, 360.0);
         assert_eq!(narrow.dim_w, 1.5);
+        // A phone (a 352-pixel panel) fits MiniLM's 32-dimensional heads.
+        let phone = NeuronLayout::new(11, 32, 50.0, 352.0);
+        assert!(phone.width <= 352.0, "{phone:?}");
+        assert!(phone.bar_w >= MIN_BAR_W);
     }
 }

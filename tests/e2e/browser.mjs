@@ -37,6 +37,17 @@ export const SEL = {
   model: 'select[data-testid="model-select"]',
   repo: '[data-testid="repo-input"]',
   tab: (view) => `[data-testid="view-tab-${view}"]`,
+  // The model picker (src/ui/model_picker.rs).
+  revision: '[data-testid="revision-input"]',
+  startCard: '[data-testid="start-card"]',
+  startDefault: '[data-testid="start-default"]',
+  startQuick: '[data-testid="start-quick"]',
+  localFiles: 'input[data-testid="local-files"]',
+  localFolder: 'input[data-testid="local-folder"]',
+  localError: '[data-testid="local-error"]',
+  modelInfo: '[data-testid="model-info"]',
+  // The head view's line budget (src/ui/head_view_draw.rs LINE_BUDGET).
+  lineBudgetNote: '[data-testid="line-budget-note"]',
 };
 
 // "from → to : 0.123456" (U+2192); the token parts may themselves contain spaces or colons.
@@ -229,6 +240,42 @@ export async function hoverCell(page, geo, i, j, previous = null, timeout = 10_0
   const m = TOOLTIP_RE.exec(text);
   assert.ok(m, `tooltip text ${JSON.stringify(text)} does not look like "from \u2192 to : 0.123456"`);
   return { from: m[1], to: m[2], weight: Number(m[3]), text };
+}
+
+/**
+ * Hovers heatmap cell (from=i, to=j), coming from outside the canvas so that the move is a
+ * fresh one, and returns the tooltip once it names `want` = [from token, to token]; fails with
+ * the last tooltip text if it does not within `timeout`.
+ */
+export async function hoverCellNamed(page, geo, i, j, want, timeout = 10_000) {
+  const x = geo.box.x + geo.originX + (j + 0.5) * geo.cell;
+  const y = geo.box.y + geo.originY + (i + 0.5) * geo.cell;
+  await page.mouse.move(Math.max(0, geo.box.x - 20), Math.max(0, geo.box.y - 20));
+  await page.mouse.move(x, y, { steps: 5 });
+  const read = () => page.evaluate((sel) => document.querySelector(sel)?.textContent?.trim() ?? '', SEL.tooltip);
+  const named = (t) => {
+    const m = TOOLTIP_RE.exec(t);
+    return m && m[1] === want[0] && m[2] === want[1];
+  };
+  let text = '';
+  try {
+    const handle = await page.waitForFunction(
+      ([sel, want, re]) => {
+        const t = document.querySelector(sel)?.textContent?.trim();
+        const m = t && new RegExp(re).exec(t);
+        return m && m[1] === want[0] && m[2] === want[1] ? t : null;
+      },
+      [SEL.tooltip, want, TOOLTIP_RE.source],
+      { timeout, polling: 100 },
+    );
+    text = await handle.jsonValue();
+  } catch {
+    text = await read();
+  }
+  const m = TOOLTIP_RE.exec(text);
+  assert.ok(m, `tooltip text ${JSON.stringify(text)} does not look like "from \u2192 to : 0.123456"`);
+  assert.ok(named(text), `tooltip ${JSON.stringify(text)} names the wrong tokens for cell (${i}, ${j}): want ${want.join(' \u2192 ')}`);
+  return { from: m[1], to: m[2], weight: Number(m[3]), weightText: m[3], text };
 }
 
 /** How many pixels of a canvas are not fully transparent (e.g. what an overlay shows). */

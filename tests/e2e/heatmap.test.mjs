@@ -14,61 +14,40 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
+import {
+  DIST,
+  MODEL,
+  MODELS,
+  READY_TIMEOUT,
+  ROOT,
+  SEL,
+  checkPrerequisites,
+  heatmapGeometry,
+  hoverCellNamed,
+  isNetworkNoise,
+  launchBrowser,
+  newPage,
+  orFail,
+  waitReady,
+  watchErrors,
+} from './browser.mjs';
 import { loadGolden } from './golden.mjs';
 import { startServer } from './static-server.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DIST = path.join(ROOT, 'dist');
-const MODELS = path.join(ROOT, 'models');
-const MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const READY_TIMEOUT = Number(process.env.E2E_READY_TIMEOUT_MS || 180_000);
 const SCREENSHOT = path.join(DIST, 'screenshots', 'heatmap.png');
 const DOCS_SCREENSHOT = path.join(ROOT, 'docs', 'screenshots', 'heatmap.png');
 const DARK_SCREENSHOT = path.join(DIST, 'screenshots', 'heatmap-dark.png');
 const DOCS_DARK_SCREENSHOT = path.join(ROOT, 'docs', 'screenshots', 'heatmap-dark.png');
-
-const SEL = {
-  ready: '[data-testid="status"][data-state="ready"]',
-  error: '[data-testid="error"]',
-  heatmap: '[data-testid="heatmap"]',
-  tooltip: '[data-testid="tooltip"]',
-  layer: 'select[data-testid="layer-select"]',
-  head: 'select[data-testid="head-select"]',
-  text: '[data-testid="text-input"]',
-};
 const WEIGHT_TOLERANCE = 2e-5;
-// "from → to : 0.123456" (U+2192); the token parts may themselves contain spaces or colons.
-const TOOLTIP_RE = /^(.+?) \u2192 (.+) : (-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$/;
-
-const LAUNCH_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 let server;
 let browser;
 
 before(async () => {
-  assert.ok(
-    fs.existsSync(path.join(DIST, 'index.html')),
-    `dist/index.html is missing: run \`trunk build --release\` first (make build)`,
-  );
-  assert.ok(
-    fs.existsSync(path.join(MODELS, MODEL, 'resolve', 'main', 'config.json')),
-    `models/${MODEL} is missing: run scripts/fetch-model.sh first`,
-  );
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} not found: run scripts/setup.sh (apt chromium)`);
+  checkPrerequisites();
   server = await startServer({ root: DIST, port: 0, mounts: { '/hub': MODELS } });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -76,117 +55,13 @@ after(async () => {
   await server?.close();
 });
 
-/**
- * Record console errors (page + its workers) and uncaught page errors.
- * `failed` rejects on the first one that `isFatal` accepts, so waits can fail fast.
- */
-function watchErrors(page, isFatal = () => true) {
-  const consoleErrors = [];
-  const pageErrors = [];
-  const seen = new Set();
-  let reject;
-  const failed = new Promise((_, r) => {
-    reject = r;
-  });
-  failed.catch(() => {}); // observed via Promise.race only
-  const onConsole = (where) => (msg) => {
-    if (msg.type() !== 'error') return;
-    const loc = msg.location();
-    // Chromium asks for /favicon.ico by itself; its 404 says nothing about the app.
-    if (/\/favicon\.ico(\?|$)/.test(loc?.url ?? '')) return;
-    const at = loc?.url ? ` (${loc.url}:${loc.lineNumber})` : '';
-    const key = msg.text() + at;
-    if (seen.has(key)) return; // a worker's message may arrive on both channels
-    seen.add(key);
-    const text = `${where}console.error: ${msg.text()}${at}`;
-    consoleErrors.push(text);
-    if (isFatal(msg.text())) reject(new Error(text));
-  };
-  page.on('console', onConsole(''));
-  page.on('worker', (w) => w.on('console', onConsole('[worker] ')));
-  page.on('pageerror', (err) => {
-    const text = `pageerror: ${err?.stack || err}`;
-    pageErrors.push(text);
-    reject(new Error(text));
-  });
-  page.on('crash', () => {
-    pageErrors.push('page crashed');
-    reject(new Error('page crashed'));
-  });
-  return { consoleErrors, pageErrors, failed };
-}
-
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  return { context, page };
-}
-
-/** Wait until the status says ready; fail early on a page error or a shown error box. */
-async function waitReady(page, watcher) {
-  const ready = page.waitForSelector(SEL.ready, { state: 'attached', timeout: READY_TIMEOUT });
-  const errorShown = page
-    .waitForSelector(SEL.error, { state: 'visible', timeout: READY_TIMEOUT })
-    .then(async (el) => {
-      throw new Error(`the page shows an error instead of becoming ready: ${(await el.textContent())?.trim()}`);
-    });
-  errorShown.catch(() => {});
-  await Promise.race([ready, errorShown, watcher.failed]);
-}
-
-async function heatmapGeometry(page) {
-  const canvas = page.locator(SEL.heatmap);
-  await canvas.scrollIntoViewIfNeeded();
-  const attrs = await canvas.evaluate((el) => ({
-    tag: el.tagName,
-    n: el.getAttribute('data-n'),
-    originX: el.getAttribute('data-origin-x'),
-    originY: el.getAttribute('data-origin-y'),
-    cell: el.getAttribute('data-cell'),
-    layer: el.getAttribute('data-layer'),
-    head: el.getAttribute('data-head'),
-  }));
-  assert.equal(attrs.tag, 'CANVAS', 'the heatmap element must be a <canvas>');
-  const geo = {
-    n: Number(attrs.n),
-    originX: Number(attrs.originX),
-    originY: Number(attrs.originY),
-    cell: Number(attrs.cell),
-  };
-  for (const [k, v] of Object.entries(geo)) {
-    assert.ok(Number.isFinite(v), `heatmap data attribute for ${k} is not a number: ${JSON.stringify(attrs)}`);
-  }
-  assert.ok(geo.cell > 0, `data-cell must be > 0: ${JSON.stringify(attrs)}`);
-  const box = await canvas.boundingBox();
-  assert.ok(box, 'heatmap canvas has no bounding box (not visible?)');
-  return { ...geo, box, attrs };
-}
-
 /** Hover cell (from=i, to=j) and return the parsed tooltip once it names tokens[i] → tokens[j]. */
 async function hoverCell(page, i, j, golden) {
   const geo = await heatmapGeometry(page);
   assert.equal(geo.n, golden.n, `data-n (${geo.n}) != number of golden tokens (${golden.n})`);
-  const x = geo.box.x + geo.originX + (j + 0.5) * geo.cell;
-  const y = geo.box.y + geo.originY + (i + 0.5) * geo.cell;
-  // Leave the canvas first so the hover always produces a fresh mousemove into the cell.
-  await page.mouse.move(Math.max(0, geo.box.x - 20), Math.max(0, geo.box.y - 20));
-  await page.mouse.move(x, y, { steps: 5 });
-  const tooltip = page.locator(SEL.tooltip);
-  await tooltip.waitFor({ state: 'visible', timeout: 10_000 });
-  const want = [golden.tokens[i], golden.tokens[j]];
-  const deadline = Date.now() + 10_000;
-  let text = '';
-  let m = null;
-  while (Date.now() < deadline) {
-    text = ((await tooltip.textContent()) ?? '').trim();
-    m = TOOLTIP_RE.exec(text);
-    if (m && m[1] === want[0] && m[2] === want[1]) break;
-    await page.waitForTimeout(100);
-  }
-  assert.ok(m, `tooltip text ${JSON.stringify(text)} does not look like "from \u2192 to : 0.123456"`);
-  assert.deepEqual([m[1], m[2]], want, `tooltip ${JSON.stringify(text)} names the wrong tokens for cell (${i}, ${j})`);
-  assert.match(m[3], /^-?\d+\.\d{6}$/, `tooltip weight should have 6 decimals: ${JSON.stringify(text)}`);
-  return { from: m[1], to: m[2], weight: Number(m[3]), text, geo };
+  const got = await hoverCellNamed(page, geo, i, j, [golden.tokens[i], golden.tokens[j]]);
+  assert.match(got.weightText, /^-?\d+\.\d{6}$/, `tooltip weight should have 6 decimals: ${JSON.stringify(got.text)}`);
+  return { ...got, geo };
 }
 
 async function selectedLayerHead(page) {
@@ -211,7 +86,7 @@ async function checkCell(page, golden, i, j) {
 describe('attention heatmap (dist/ in headless Chromium)', () => {
   test('loads the bundled model, draws the heatmap, tooltips match the golden weights', { timeout: READY_TIMEOUT + 120_000 }, async () => {
     const golden = loadGolden('bank');
-    const { context, page } = await newPage();
+    const { context, page } = await newPage(browser);
     const watcher = watchErrors(page);
     try {
       const url = `${server.url}/?hub=${server.url}/hub&model=${MODEL}`;
@@ -245,10 +120,7 @@ describe('attention heatmap (dist/ in headless Chromium)', () => {
 
       await page.locator(SEL.layer).selectOption('2');
       await page.locator(SEL.head).selectOption('5');
-      await Promise.race([
-        page.waitForSelector(`${SEL.heatmap}[data-layer="2"][data-head="5"]`, { state: 'attached', timeout: 30_000 }),
-        watcher.failed,
-      ]);
+      await orFail(watcher, page.waitForSelector(`${SEL.heatmap}[data-layer="2"][data-head="5"]`, { state: 'attached', timeout: 30_000 }));
       const second = await checkCell(page, golden, i, j);
       assert.deepEqual([second.layer, second.head], [2, 5], 'the selects should now read layer 2 / head 5');
       console.log(`# layer 2 head 5: ${second.text} (golden ${second.want.toFixed(6)})`);
@@ -272,10 +144,7 @@ describe('attention heatmap (dist/ in headless Chromium)', () => {
 
       // Editing the text re-runs the model (debounced) and redraws with the new tokens.
       await page.locator(SEL.text).fill('He went to the bank to deposit money. Then he went home.');
-      await Promise.race([
-        page.waitForSelector(`${SEL.heatmap}[data-n="16"]`, { state: 'attached', timeout: 30_000 }),
-        watcher.failed,
-      ]);
+      await orFail(watcher, page.waitForSelector(`${SEL.heatmap}[data-n="16"]`, { state: 'attached', timeout: 30_000 }));
       await page.waitForSelector(SEL.ready, { state: 'attached', timeout: 30_000 });
 
       assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
@@ -286,16 +155,12 @@ describe('attention heatmap (dist/ in headless Chromium)', () => {
   });
 
   test('an unreachable hub shows an error and leaves the page usable', { timeout: 120_000 }, async () => {
-    const { context, page } = await newPage();
-    const isNetworkNoise = (t) => t.includes('Failed to load resource') || t.includes('net::ERR');
+    const { context, page } = await newPage(browser);
     const watcher = watchErrors(page, (t) => !isNetworkNoise(t));
     try {
       const hub = 'http://127.0.0.1:9/nohub';
       await page.goto(`${server.url}/?hub=${hub}&model=${MODEL}`, { waitUntil: 'load' });
-      const err = await Promise.race([
-        page.waitForSelector(SEL.error, { state: 'visible', timeout: 60_000 }),
-        watcher.failed,
-      ]);
+      const err = await orFail(watcher, page.waitForSelector(SEL.error, { state: 'visible', timeout: 60_000 }));
       const text = ((await err.textContent()) ?? '').trim();
       assert.ok(text.length > 0, 'the error element is visible but empty');
       console.log(`# error shown: ${text}`);
@@ -308,20 +173,16 @@ describe('attention heatmap (dist/ in headless Chromium)', () => {
 
       // The site bundles all-MiniLM-L6-v2 (models/index.json): the page offers it, and it runs
       // the edited text once chosen.
-      const offer = page.locator('[data-testid="bundled-offer"] button');
+      const offer = page.locator(SEL.bundledOffer);
       await offer.first().waitFor({ state: 'visible', timeout: 10_000 });
       await offer.first().click();
-      await Promise.race([
-        page.waitForSelector(SEL.ready, { state: 'attached', timeout: 120_000 }),
-        watcher.failed,
-      ]);
+      await orFail(watcher, page.waitForSelector(SEL.ready, { state: 'attached', timeout: 120_000 }));
       assert.equal(await page.locator(SEL.error).count(), 0, 'the error is gone once the bundled model runs');
       const n = await page.locator(SEL.heatmap).getAttribute('data-n');
       assert.equal(n, '10', 'heatmap of "Still editable after a failed load." ([CLS] + 8 + [SEP])');
 
       assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
-      const fatal = watcher.consoleErrors.filter((t) => !isNetworkNoise(t));
-      assert.deepEqual(fatal, [], 'console errors other than network failures');
+      assert.deepEqual(watcher.fatalConsoleErrors(), [], 'console errors other than network failures');
     } finally {
       await context.close();
     }
