@@ -292,6 +292,29 @@ fn albert_with_layer_groups_matches_pytorch_to_1e5() {
     family_matches_pytorch("albert_groups");
 }
 
+/// Labels read as the text typed (BertViz's `prettify_tokens`): byte-level BPE shows the covered
+/// text instead of `ĠrÃ©`, SentencePiece drops `▁`, a space-only token shows as `␣`.
+#[test]
+fn token_labels_read_as_typed_in_every_family() {
+    for dir in ["roberta", "albert", "bert"] {
+        let f = family(dir);
+        let files = family_files(f);
+        let e = Engine::from_bytes(&files.config, &files.tokenizer, &files.weights).unwrap();
+        let (g, _) = family_golden(f, "unicode");
+        let enc = e.encode(&g.text, g.pair.as_deref()).unwrap();
+        for t in enc.tokens.iter().filter(|t| !t.special) {
+            assert!(!t.label.is_empty(), "{dir}: empty label for {:?}", t.text);
+            if dir != "bert" {
+                assert!(!t.label.contains('\u{120}') && !t.label.contains('\u{2581}'), "{dir}: {:?} -> {:?}", t.text, t.label);
+            }
+            let typed: String = g.text.chars().skip(t.start).take(t.end - t.start).collect();
+            if dir == "roberta" && !typed.trim().is_empty() {
+                assert_eq!(t.label, typed, "{dir}: {:?}", t.text);
+            }
+        }
+    }
+}
+
 /// Tensors a task class (`…ForMaskedLM`, `…ForSequenceClassification`, …) adds beside the
 /// encoder: every one must be skipped.
 fn heads(f: &FamilyModel, hidden: usize, vocab: usize) -> Vec<(String, Tensor)> {

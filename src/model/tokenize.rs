@@ -55,6 +55,9 @@ impl Encoded {
     }
 }
 
+/// The label of a token that stands for a space alone.
+const SPACE: &str = "\u{2423}";
+
 /// A `tokenizers::Tokenizer` set up for one model.
 pub struct TokenizerWrapper {
     inner: Tokenizer,
@@ -103,12 +106,14 @@ impl TokenizerWrapper {
                     let chars = inputs.get(seqs[i]?)?.get(start..end)?;
                     Some(chars.iter().collect::<String>()).filter(|s| !s.trim().is_empty())
                 };
+                // A token that is only a word marker (a lone `Ġ` or `▁`: the space before an
+                // unknown or split word) is shown as a visible space.
                 let label = if is_special {
                     text.clone()
                 } else if self.byte_level {
-                    covered().unwrap_or_else(|| text.clone())
+                    covered().unwrap_or_else(|| if text.trim_start_matches('\u{120}').is_empty() { SPACE.into() } else { text.clone() })
                 } else {
-                    Some(text.trim_start_matches('\u{2581}')).filter(|s| !s.is_empty()).unwrap_or(&text).to_string()
+                    Some(text.trim_start_matches('\u{2581}')).filter(|s| !s.is_empty()).unwrap_or(SPACE).to_string()
                 };
                 Token {
                     text,
