@@ -270,6 +270,12 @@ function labelProblems(kind, golden, shown) {
   const typed = golden.meta.text;
   plan.forEach((p, i) => {
     const s = shown[i];
+    // A token that stands for a space alone (a lone Ġ or ▁) is shown as a visible space.
+    if (p.markerOnly && s !== '\u2423') {
+      problems.push(`token ${i} ${JSON.stringify(p.token)} covers only a space and is labelled ${JSON.stringify(s)}, want "\u2423"`);
+      return;
+    }
+    if (p.markerOnly) return;
     if (p.want != null && !fits(s, p.want)) problems.push(`token ${i} ${JSON.stringify(p.token)} is labelled ${JSON.stringify(s)}, want ${JSON.stringify(p.want)}`);
     if (kind === 'bytelevel') {
       if (s.includes('\u0120')) problems.push(`token ${i} ${JSON.stringify(p.token)} is labelled ${JSON.stringify(s)}: byte-level "Ġ" shown${p.markerOnly ? ' (a space-only token, covering nothing)' : ''}`);
