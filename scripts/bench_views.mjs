@@ -402,7 +402,7 @@ async function benchRedraw(browser, page, v, n, opts, rows, traces) {
   const target = TARGETS[v]?.tokens === n ? TARGETS[v].ms : null;
   rows.push({ view: v, what: 'redraw: draw code', tokens: n, ...stats(kept.map((s) => s.drawMs)), target });
   rows.push({ view: v, what: 'redraw: frame', tokens: n, ...stats(kept.map((s) => s.frame)), target });
-  rows.push({ view: v, what: 'redraw: to next frame', tokens: n, ...stats(kept.map((s) => s.wall)), target });
+  rows.push({ view: v, what: 'redraw: to next frame', tokens: n, ...stats(kept.map((s) => s.wall)), target: null });
   extra.push(`event -> draw done ${fmt(stats(kept.map((s) => s.toDrawn)).median)} ms (median)`);
   if (opts.trace) traces.push({ view: v, event: 'redraw', tokens: n, ...(await traceFrames(browser, page, sel, 'resize')) });
   const multi = kept.filter((s) => s.draws !== 1).length;

@@ -16,9 +16,10 @@ use crate::viz::{head_colour, ColourScale, HeadViewLayout, Side, StripLayout};
 /// them keeps 12 heads × 128² candidate lines down to the few thousand that show.
 pub const MIN_WEIGHT: f32 = 0.01;
 /// At most this many lines in the base picture (the strongest): a software canvas rasterises
-/// about 200 translucent lines per millisecond, so this keeps a redraw within a frame. The focus
-/// overlay still draws every line of the focused token.
-pub const LINE_BUDGET: usize = 2500;
+/// about 150 translucent lines per millisecond (2500 took 16.6 ms in headless Chromium on the
+/// development machine), so this keeps a redraw within a frame. The focus overlay still draws
+/// every line of the focused token.
+pub const LINE_BUDGET: usize = 1500;
 /// Opacity levels: lines are batched into one path per head and level (a few hundred strokes
 /// instead of one per line).
 const LEVELS: usize = 24;

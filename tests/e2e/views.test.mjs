@@ -54,8 +54,8 @@ const SCORE_TOL = 1e-3;
 const ENTROPY_TOL = 1e-3;
 /** The head view draws weights >= 0.01 (src/ui/head_view_draw.rs MIN_WEIGHT)... */
 const LINE_MIN_WEIGHT = 0.01;
-/** ...but at most the 2500 strongest lines (LINE_BUDGET); data-min-weight is then the weakest drawn. */
-const LINE_BUDGET = 2500;
+/** ...but at most the 1500 strongest lines (LINE_BUDGET); data-min-weight is then the weakest drawn. */
+const LINE_BUDGET = 1500;
 const STEP_TIMEOUT = 30_000;
 /** Viridis at 0: the colour of a weight the top-k filter hides. */
 const ZERO_COLOUR = [68, 1, 84];
