@@ -11,6 +11,7 @@ use super::canvas;
 use super::head_view_draw::{draw_base, draw_focus, draw_strip, Lines, LINE_BUDGET, MIN_WEIGHT};
 use super::selection::step;
 use super::session::Session;
+use super::tooltip::Tooltip;
 use crate::analysis::PairFilter;
 use crate::protocol::SliceKind;
 use crate::viz::{format_weight, head_colour, HeadViewLayout, Side, StripLayout};
@@ -223,13 +224,7 @@ pub fn HeadView(session: Session) -> impl IntoView {
             })}</p>
             <canvas data-testid="head-strip" node_ref=strip_ref on:mousemove=on_strip_move
                 on:mouseleave=move |_| strip_hover.set(None)></canvas>
-            <Show when=move || strip_tip().is_some()>
-                <div class="tooltip" data-testid="strip-tooltip"
-                    style:left=move || format!("{}px", strip_pos.get().0 + 14.0)
-                    style:top=move || format!("{}px", strip_pos.get().1 + 40.0)>
-                    {move || strip_tip().unwrap_or_default()}
-                </div>
-            </Show>
+            <Tooltip testid="strip-tooltip" text=Signal::derive(strip_tip) pos=strip_pos dy=40.0/>
         </div>
         </div>
     }

@@ -8,6 +8,7 @@ use web_sys::{HtmlCanvasElement, ImageData, KeyboardEvent, MouseEvent};
 use super::canvas::{self, Ctx, FONT_PX};
 use super::selection::step;
 use super::session::Session;
+use super::tooltip::Tooltip;
 use super::theme::Palette;
 use crate::analysis::{head_max, keep_strongest, Unit};
 use crate::protocol::SliceKind;
@@ -118,13 +119,7 @@ pub fn HeatmapView(session: Session, scale_mode: RwSignal<ScaleMode>) -> impl In
         <div class="canvas-wrap" node_ref=wrap_ref tabindex="0" role="img" aria-label="Attention heatmap" on:keydown=on_key>
             <canvas data-testid="heatmap" node_ref=canvas_ref on:mousemove=on_move on:mouseleave=move |_| hover.set(None)></canvas>
             <canvas class="overlay" data-testid="heatmap-overlay" node_ref=overlay_ref></canvas>
-            <Show when=move || tooltip().is_some()>
-                <div class="tooltip" data-testid="tooltip"
-                    style:left=move || format!("{}px", tooltip_pos.get().0 + 14.0)
-                    style:top=move || format!("{}px", tooltip_pos.get().1 + 14.0)>
-                    {move || tooltip().unwrap_or_default()}
-                </div>
-            </Show>
+            <Tooltip testid="tooltip" text=Signal::derive(tooltip) pos=tooltip_pos/>
         </div>
     }
 }

@@ -33,6 +33,8 @@ mod session;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod storage;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod tooltip;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod views;
 
 #[cfg(all(target_arch = "wasm32", feature = "page"))]

@@ -10,6 +10,7 @@ use web_sys::{HtmlCanvasElement, KeyboardEvent, MouseEvent};
 use super::canvas;
 use super::selection::{step, ViewKind};
 use super::session::Session;
+use super::tooltip::Tooltip;
 use super::theme::Palette;
 use crate::protocol::SliceKind;
 use crate::viz::{head_colour, GridLayout};
@@ -141,13 +142,7 @@ pub fn ModelView(session: Session) -> impl IntoView {
                 on:mouseleave=move |_| hover.set(None)
                 on:click=move |ev: MouseEvent| if let Some(c) = at(ev.offset_x() as f64, ev.offset_y() as f64) { open(c) }></canvas>
             <canvas class="overlay" node_ref=overlay_ref></canvas>
-            <Show when=move || tooltip().is_some()>
-                <div class="tooltip" data-testid="model-tooltip"
-                    style:left=move || format!("{}px", pos.get().0 + 14.0)
-                    style:top=move || format!("{}px", pos.get().1 + 14.0)>
-                    {move || tooltip().unwrap_or_default()}
-                </div>
-            </Show>
+            <Tooltip testid="model-tooltip" text=Signal::derive(tooltip) pos=pos/>
         </div>
     }
 }

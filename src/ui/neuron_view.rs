@@ -9,6 +9,7 @@ use web_sys::{HtmlCanvasElement, KeyboardEvent, MouseEvent};
 use super::canvas::{self, Ctx};
 use super::selection::step;
 use super::session::Session;
+use super::tooltip::Tooltip;
 use super::theme::Palette;
 use crate::analysis::{neuron_row, NeuronRow};
 use crate::protocol::SliceKind;
@@ -132,13 +133,7 @@ pub fn NeuronView(session: Session) -> impl IntoView {
         <div class="canvas-wrap" node_ref=wrap_ref tabindex="0" role="img" aria-label="Neuron view" on:keydown=on_key>
             <canvas data-testid="neuron-view" node_ref=canvas_ref on:mousemove=on_move
                 on:mouseleave=move |_| hover.set(None) on:click=on_click></canvas>
-            <Show when=move || tooltip().is_some()>
-                <div class="tooltip" data-testid="neuron-tooltip"
-                    style:left=move || format!("{}px", pos.get().0 + 14.0)
-                    style:top=move || format!("{}px", pos.get().1 + 14.0)>
-                    {move || tooltip().unwrap_or_default()}
-                </div>
-            </Show>
+            <Tooltip testid="neuron-tooltip" text=Signal::derive(tooltip) pos=pos/>
         </div>
     }
 }
