@@ -10,7 +10,7 @@
 // [CLS]/[SEP], merging word pieces, top-k, pair filters, entropies) is recomputed here from the
 // fixture, never read back from the app.
 //
-// It also writes the README's screenshots: docs/screenshots/view-<name>[-dark|-phone].png for
+// It also writes the README's screenshots: docs/screenshots/view-<name>[-dark|-phone|-phone-dark].png for
 // name in heatmap, head, model, neuron.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_READY_TIMEOUT_MS (default 180000).
@@ -1133,6 +1133,16 @@ describe('views (dist/ in headless Chromium, checked against the golden fixtures
           return { canvas: r.width, wrap: wrap.clientWidth, left: r.left, right: r.right, panelLeft: p.left, panelRight: p.right };
         }, [CANVAS[view], SEL.panel]);
         await screenshot(page, `${view}-phone`);
+      }
+      // The dark theme at phone width too (the README shows both themes at both widths).
+      await page.locator('[data-testid="theme-toggle"]').tap();
+      await page.waitForSelector('html[data-theme="dark"]', { state: 'attached', timeout: 10_000 });
+      for (const view of ['heatmap', 'head', 'model', 'neuron']) {
+        await openView(phone, view);
+        const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        const [r, g, b] = bg.match(/\d+/g).map(Number);
+        assert.ok(r + g + b < 150, `${view} at 390 px in the dark theme has a light page: ${bg}`);
+        await screenshot(page, `${view}-phone-dark`);
       }
       console.log(`# phone scrollWidth per view: ${JSON.stringify(widths)}; picture/wrapper widths: ${JSON.stringify(fits)}`);
       const clipped = Object.entries(fits).filter(([, f]) => f.canvas > f.wrap + 0.5);
