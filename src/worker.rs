@@ -16,12 +16,14 @@ use std::rc::Rc;
 use js_sys::{Array, Float32Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::ViewOptions;
-use crate::model::{Engine, QueryKey, Run};
+use crate::model::{Config, Engine, QueryKey, Run, TokenizerWrapper, WASM_WEIGHT_BUDGET};
 use crate::net::cache::{estimate, ModelCache};
-use crate::net::model_files::{Failure, Fetched, LoadEvent, ModelFiles};
+use crate::net::model_files::{Failure, LoadEvent, ModelFiles, WeightSink};
+use crate::net::read_stream;
 use crate::protocol::{ModelInfo, ModelSource, Request, Response, SliceKind, Stage, MODEL_FILES};
 use crate::slice::{cut, Slice};
 
@@ -147,29 +149,54 @@ fn begin_load(state: &Rc<RefCell<State>>, id: u64, controller: Option<AbortContr
     s.qk = None;
 }
 
-/// Loads a model from files the user chose; their bytes never leave this machine.
-fn load_local(state: &Rc<RefCell<State>>, id: u64, name: String, files: Vec<String>, buffers: &[JsValue]) {
+/// Loads a model from files the user chose (`File`s, passed by reference: their bytes never
+/// leave this machine, and the weights are streamed into tensors like a download).
+fn load_local(state: &Rc<RefCell<State>>, id: u64, name: String, files: Vec<String>, blobs: &[JsValue]) {
     begin_load(state, id, None);
-    let t0 = now_ms();
-    let bytes: Vec<Vec<u8>> = buffers.iter().map(|b| js_sys::Uint8Array::new(b).to_vec()).collect();
-    let result = match (files.len() == MODEL_FILES.len(), &bytes[..]) {
-        (true, [config, tokenizer, weights]) => {
-            post(&Response::Parsing { load: id });
-            Engine::from_bytes(config, tokenizer, weights).map_err(|e| e.to_string()).map(|engine| {
+    let blobs: Vec<web_sys::Blob> = blobs.iter().filter_map(|b| b.dyn_ref::<web_sys::Blob>().cloned()).collect();
+    let state = state.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let t0 = now_ms();
+        let result = match (files.len() == MODEL_FILES.len(), &blobs[..]) {
+            (true, [config, tokenizer, weights]) => read_local(config, tokenizer, weights).await.map(|engine| {
                 let source = ModelSource { hub: "local".into(), repo: name, revision: String::new() };
-                let info = model_info(&engine, source, weights.len() as u64, now_ms() - t0);
+                let info = model_info(&engine, source, weights.size() as u64, now_ms() - t0);
                 (engine, info)
-            })
+            }),
+            _ => Err(format!("expected the three files {MODEL_FILES:?}, got {files:?}")),
+        };
+        if state.borrow().load != id {
+            return;
         }
-        _ => Err(format!("expected the three files {MODEL_FILES:?}, got {files:?}")),
-    };
-    match result {
-        Ok((engine, info)) => {
-            state.borrow_mut().engine = Some(Rc::new(engine));
-            post(&Response::Loaded { load: id, info });
+        match result {
+            Ok((engine, info)) => {
+                state.borrow_mut().engine = Some(Rc::new(engine));
+                post(&Response::Loaded { load: id, info });
+            }
+            Err(message) => post(&Response::Error { stage: Stage::Load, id: Some(id), message }),
         }
-        Err(message) => post(&Response::Error { stage: Stage::Load, id: Some(id), message }),
+    });
+}
+
+/// A local file's bytes (the small files).
+async fn blob_bytes(blob: &web_sys::Blob, name: &str) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| format!("{name} could not be read ({e:?})"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+async fn read_local(config: &web_sys::Blob, tokenizer: &web_sys::Blob, weights: &web_sys::Blob) -> Result<Engine, String> {
+    let config = Config::from_json(&blob_bytes(config, "config.json").await?).map_err(|e| e.to_string())?;
+    let tokenizer = TokenizerWrapper::from_json(&blob_bytes(tokenizer, "tokenizer.json").await?, config.max_tokens())
+        .map_err(|e| e.to_string())?;
+    let mut sink = WeightSink::new(config.family, Some(WASM_WEIGHT_BUDGET));
+    if let Err(e) = read_stream(&weights.stream(), &mut sink, |_, _| true).await {
+        return Err(match (sink.take_error(), e) {
+            (Some(model_error), _) => model_error.to_string(),
+            (None, e) => format!("model.safetensors could not be read: {}", e.into_net("model.safetensors", None)),
+        });
     }
+    let checkpoint = sink.finish().map_err(|e| e.to_string())?;
+    Engine::new(config, tokenizer, &checkpoint).map_err(|e| e.to_string())
 }
 
 fn model_info(engine: &Engine, source: ModelSource, weight_bytes: u64, load_ms: f64) -> ModelInfo {
@@ -292,53 +319,71 @@ fn query_key(
 }
 
 /// Gets the model's files (Cache Storage, else the network: see `net::model_files`) and builds
-/// the engine. A file read back from the cache that does not parse is evicted and downloaded
-/// again, once; files of a model that does not load are not kept.
+/// the engine. `config.json` and `tokenizer.json` are parsed before the weights are fetched (a
+/// broken one fails at once, not after 440 MB); the weights are read into tensors as they
+/// arrive, never held whole. A file read back from the cache that does not parse is evicted
+/// and downloaded again, once; files of a model that does not load are not kept.
 async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSignal>) -> Result<(Engine, ModelInfo), Failure> {
     let t0 = now_ms();
     let mut files = ModelFiles::new(source, signal, |ev| post_load_event(id, ev)).await;
-    let mut got: Vec<Fetched> = Vec::with_capacity(MODEL_FILES.len());
-    for i in 0..MODEL_FILES.len() {
-        got.push(files.get(i).await?);
-    }
-    post(&Response::Parsing { load: id });
-    let engine = match parse(&got) {
-        Ok(engine) => engine,
-        Err(e) => {
-            let suspects: Vec<usize> =
-                broken_files(&e).into_iter().filter(|&i| got.get(i).is_some_and(|f| f.from_cache)).collect();
-            if suspects.is_empty() {
-                forget(&mut files).await;
-                return Err(Failure::Message(e.to_string()));
-            }
-            let names: Vec<&str> = suspects.iter().filter_map(|&i| MODEL_FILES.get(i).copied()).collect();
-            post(&Response::Notice {
-                load: id,
-                message: format!(
-                    "The saved copy of {} could not be loaded ({e}); it was removed and is downloaded again.",
-                    names.join(" and ")
-                ),
-            });
-            for &i in &suspects {
-                files.evict(i).await;
-                if let Some(slot) = got.get_mut(i) {
-                    *slot = Fetched::default(); // free it before the new copy arrives
-                    *slot = files.get(i).await?;
-                }
-            }
-            post(&Response::Parsing { load: id });
-            match parse(&got) {
-                Ok(engine) => engine,
-                Err(e) => {
-                    forget(&mut files).await;
-                    return Err(Failure::Message(e.to_string()));
-                }
-            }
+    let config = parsed(&mut files, id, 0, Config::from_json).await?;
+    let tokenizer = parsed(&mut files, id, 1, |b| TokenizerWrapper::from_json(b, config.max_tokens())).await?;
+    let family = config.family;
+    let checkpoint = match files.weights(family, Some(WASM_WEIGHT_BUDGET)).await {
+        Ok(c) => c,
+        Err(Failure::Message(m)) => {
+            forget(&mut files).await;
+            return Err(Failure::Message(m));
         }
+        Err(e) => return Err(e),
     };
-    let weight_bytes = got.get(2).map_or(0, |f| f.bytes.len() as u64);
-    let info = model_info(&engine, source.clone(), weight_bytes, now_ms() - t0);
-    Ok((engine, info))
+    post(&Response::Parsing { load: id });
+    let weight_bytes = files.size(2).unwrap_or(0);
+    match Engine::new(config, tokenizer, &checkpoint) {
+        Ok(engine) => {
+            drop(checkpoint);
+            let info = model_info(&engine, source.clone(), weight_bytes, now_ms() - t0);
+            Ok((engine, info))
+        }
+        Err(e) => {
+            forget(&mut files).await;
+            Err(Failure::Message(e.to_string()))
+        }
+    }
+}
+
+/// File `i` (config or tokenizer) parsed by `parse`. A cached copy that does not parse is
+/// evicted and downloaded again, once; a downloaded one that does not parse fails the load
+/// (and nothing of the model is kept).
+async fn parsed<T, F: FnMut(LoadEvent)>(
+    files: &mut ModelFiles<'_, F>,
+    id: u64,
+    i: usize,
+    parse: impl Fn(&[u8]) -> crate::model::Result<T>,
+) -> Result<T, Failure> {
+    let got = files.get(i).await?;
+    let e = match parse(&got.bytes) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    if got.from_cache {
+        let name = MODEL_FILES.get(i).copied().unwrap_or("a file");
+        post(&Response::Notice {
+            load: id,
+            message: format!("The saved copy of {name} could not be loaded ({e}); it was removed and is downloaded again."),
+        });
+        files.evict(i).await;
+        let again = files.get(i).await?;
+        return match parse(&again.bytes) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                forget(files).await;
+                Err(Failure::Message(e.to_string()))
+            }
+        };
+    }
+    forget(files).await;
+    Err(Failure::Message(e.to_string()))
 }
 
 fn post_load_event(id: u64, ev: LoadEvent) {
@@ -354,26 +399,6 @@ fn post_load_event(id: u64, ev: LoadEvent) {
             origin,
         }),
         LoadEvent::Note(message) => post(&Response::Notice { load: id, message }),
-    }
-}
-
-fn parse(got: &[Fetched]) -> Result<Engine, crate::model::Error> {
-    let [config, tokenizer, weights] = got else {
-        return Err(crate::model::Error::Unsupported(format!("expected the files {MODEL_FILES:?}")));
-    };
-    Engine::from_bytes(&config.bytes, &tokenizer.bytes, &weights.bytes)
-}
-
-/// Which of [`MODEL_FILES`] an engine error blames: a broken copy of it would explain the
-/// error. None for errors a re-download cannot fix (an unsupported architecture).
-fn broken_files(e: &crate::model::Error) -> Vec<usize> {
-    use crate::model::Error as E;
-    match e {
-        E::Config(_) => vec![0],
-        E::Tokenizer(_) => vec![1],
-        E::Weights(_) | E::NeedsSafetensors(_) => vec![2],
-        E::Unsupported(_) | E::Tokenize(_) => vec![],
-        _ => vec![0, 1, 2],
     }
 }
 

@@ -10,11 +10,9 @@
 
 use std::collections::HashMap;
 
-use candle_core::safetensors::Load;
-use candle_core::{DType, Device, Tensor};
-use safetensors::{Dtype, SafeTensors};
+use candle_core::Tensor;
 
-use super::{Error, Family, Result};
+use super::{Error, Family, Result, WeightStream};
 
 /// What to tell someone whose model has only `pytorch_model.bin`, with `REPO` standing for the
 /// repository ([`needs_safetensors`] fills it in). The page cannot read PyTorch's pickle format
@@ -68,41 +66,30 @@ pub fn canonical_name(family: Family, name: &str) -> Option<String> {
 impl Checkpoint {
     /// Parses safetensors bytes, keeping the tensors `family`'s encoder reads; f16, bf16 and
     /// f64 weights become f32 (we compute in f32). Integer buffers (`position_ids`) are skipped.
+    /// The same reader as the page's streaming one ([`WeightStream`]), given the whole file.
     pub fn from_safetensors(bytes: &[u8], family: Family) -> Result<Self> {
-        let st = SafeTensors::deserialize(bytes).map_err(|e| {
-            if is_pytorch_pickle(bytes) {
-                Error::NeedsSafetensors(NEEDS_SAFETENSORS.replace("\"REPO\"", "<repo or folder>"))
-            } else {
-                Error::Weights(e.to_string())
+        let mut stream = WeightStream::new(family, None);
+        stream.push(bytes)?;
+        stream.finish()
+    }
+
+    /// Reads a safetensors file from `reader` in 1 MB chunks, so the file's bytes are never
+    /// held whole (the command line's path; the page streams its download the same way).
+    pub fn from_reader(mut reader: impl std::io::Read, family: Family) -> Result<Self> {
+        let mut stream = WeightStream::new(family, None);
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            let n = reader.read(&mut chunk).map_err(|e| Error::Weights(format!("reading it failed: {e}")))?;
+            if n == 0 {
+                return stream.finish();
             }
-        })?;
-        let mut tensors = HashMap::new();
-        let mut floats = 0usize;
-        for (name, view) in st.iter() {
-            if !matches!(view.dtype(), Dtype::F32 | Dtype::F16 | Dtype::BF16 | Dtype::F64) {
-                continue;
-            }
-            floats += 1;
-            let Some(key) = canonical_name(family, name) else { continue };
-            if tensors.contains_key(&key) {
-                continue;
-            }
-            let t = view
-                .load(&Device::Cpu)
-                .and_then(|t| t.to_dtype(DType::F32))
-                .map_err(|e| Error::Weights(format!("tensor \"{name}\": {e}")))?;
-            tensors.insert(key, t);
+            stream.push(&chunk[..n])?;
         }
-        if floats == 0 {
-            return Err(Error::Weights("it holds no floating-point tensors".into()));
-        }
-        if tensors.is_empty() {
-            return Err(Error::Weights(format!(
-                "none of its tensors belong to a {} encoder (is it the checkpoint config.json describes?)",
-                family.name()
-            )));
-        }
-        Ok(Self { family, tensors })
+    }
+
+    /// A checkpoint from tensors already under their bare names (see [`WeightStream`]).
+    pub(super) fn from_tensors(family: Family, tensors: HashMap<String, Tensor>) -> Self {
+        Self { family, tensors }
     }
 
     /// The tensor `name` (bare form), checked against the shape the config implies.

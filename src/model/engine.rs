@@ -26,7 +26,15 @@ impl Engine {
         let config = Config::from_json(config)?;
         let tokenizer = TokenizerWrapper::from_json(tokenizer, config.max_tokens())?;
         let checkpoint = Checkpoint::from_safetensors(weights, config.family)?;
-        let encoder = Encoder::load(&checkpoint, &config)?;
+        Self::new(config, tokenizer, &checkpoint)
+    }
+
+    /// Builds an engine from parts read one by one: the page parses `config.json` and
+    /// `tokenizer.json` before the weights download (a broken one fails in a second, not after
+    /// 440 MB), then streams the weights ([`super::WeightStream`]) for the config's family.
+    /// The tensors are shared with `checkpoint`, not copied; drop it afterwards.
+    pub fn new(config: Config, tokenizer: TokenizerWrapper, checkpoint: &Checkpoint) -> Result<Self> {
+        let encoder = Encoder::load(checkpoint, &config)?;
         Ok(Self { config, tokenizer, encoder })
     }
 

@@ -17,6 +17,10 @@ pub enum Error {
     /// message says how to convert them ([`super::NEEDS_SAFETENSORS`]).
     #[error("{0}")]
     NeedsSafetensors(String),
+    /// The model cannot fit in this process (the page's wasm32 memory): the message says how
+    /// large it is and what fits. Downloading it again would not help.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("inference failed: {0}")]
     Compute(String),
 }

@@ -10,6 +10,7 @@ mod config;
 mod engine;
 mod error;
 mod family;
+mod stream;
 pub mod synthetic;
 mod tokenize;
 
@@ -19,4 +20,5 @@ pub use config::{Activation, Config, Positions, MAX_LAYERS};
 pub use engine::{Engine, Run};
 pub use error::{Error, Result};
 pub use family::{Family, Part};
+pub use stream::{WeightStream, WASM_WEIGHT_BUDGET};
 pub use tokenize::{Encoded, Token, TokenizerWrapper};

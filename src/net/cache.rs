@@ -15,9 +15,9 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Cache, CacheStorage, Headers, ResponseInit, StorageEstimate, StorageManager};
+use web_sys::{Cache, CacheStorage, Headers, ResponseInit, StorageEstimate, StorageManager, TransformStream, WritableStreamDefaultWriter};
 
-use super::fetch::read_stream;
+use super::fetch::{read_stream, ReadError, Sink};
 use crate::protocol::{CachedFile, CachedModel, ModelSource};
 
 /// The Cache Storage cache holding model files.
@@ -78,7 +78,8 @@ pub enum Lookup {
     Invalid(String),
 }
 
-/// The model cache, open.
+/// The model cache, open (a handle: clones share the one cache).
+#[derive(Clone)]
 pub struct ModelCache {
     cache: Cache,
 }
@@ -104,32 +105,37 @@ impl ModelCache {
         }
     }
 
-    /// Reads a found entry's body, checking it has `size` bytes. `progress(bytes so far)`.
-    pub async fn read(&self, response: &web_sys::Response, size: u64, mut progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
-        let mut buf = Vec::new();
-        buf.try_reserve_exact(size as usize).map_err(|_| "out of memory: the file is too large for this browser tab".to_string())?;
+    /// Reads a found entry's body into `sink`, checking it has `size` bytes.
+    /// `progress(bytes so far)`.
+    pub async fn read<S: Sink>(
+        &self,
+        response: &web_sys::Response,
+        size: u64,
+        sink: &mut S,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(), String> {
+        sink.restart(Some(size));
         if let Some(body) = response.body() {
-            read_stream(&body, &mut buf, |b, _| {
-                progress(b.len() as u64);
-                b.len() as u64 <= size
+            read_stream(&body, sink, |len, _| {
+                progress(len);
+                len <= size
             })
             .await
             .map_err(|e| match e {
-                super::fetch::ReadError::Stream(e) => format!("reading it failed ({})", describe(&e)),
-                super::fetch::ReadError::OutOfMemory => "out of memory: the file is too large for this browser tab".into(),
+                ReadError::Stream(e) => format!("reading it failed ({})", describe(&e)),
+                ReadError::Sink(m) => m,
             })?;
         }
-        if buf.len() as u64 != size {
-            return Err(format!("it has {} bytes instead of the {size} it was saved with", buf.len()));
+        if sink.received() != size {
+            return Err(format!("it has {} bytes instead of the {size} it was saved with", sink.received()));
         }
-        Ok(buf)
+        Ok(())
     }
 
-    /// Saves a file. Fails when the storage is full (`QuotaExceededError`) or unavailable.
-    pub async fn put(&self, source: &ModelSource, file: &str, bytes: &mut [u8]) -> Result<(), String> {
-        let url = source.file_url(file);
+    /// The headers of a stored file: its size and where it came from.
+    fn headers(source: &ModelSource, file: &str, size: u64) -> Result<Headers, String> {
         let headers = Headers::new().map_err(|e| describe(&e))?;
-        let len = bytes.len().to_string();
+        let len = size.to_string();
         for (name, value) in [
             ("content-type", "application/octet-stream"),
             ("content-length", len.as_str()),
@@ -142,13 +148,40 @@ impl ModelCache {
         ] {
             headers.set(name, value).map_err(|e| describe(&e))?;
         }
+        Ok(headers)
+    }
+
+    /// Saves a file held whole. Fails when the storage is full (`QuotaExceededError`) or
+    /// unavailable.
+    pub async fn put(&self, source: &ModelSource, file: &str, bytes: &mut [u8]) -> Result<(), String> {
         let init = ResponseInit::new();
         init.set_status(200);
-        init.set_headers(&headers);
+        let headers = Self::headers(source, file, bytes.len() as u64)?;
+        init.set_headers(headers.as_ref());
         // The Response copies the bytes out of wasm memory once; `put` writes them to disk.
         let response = web_sys::Response::new_with_opt_u8_array_and_init(Some(bytes), &init).map_err(|e| describe(&e))?;
-        JsFuture::from(self.cache.put_with_str(&url, &response)).await.map_err(|e| describe(&e))?;
+        JsFuture::from(self.cache.put_with_str(&source.file_url(file), &response)).await.map_err(|e| describe(&e))?;
         Ok(())
+    }
+
+    /// Starts saving a file of `size` bytes that is still downloading: the chunks given to
+    /// [`CacheWriter::write`] flow through a `TransformStream` into `cache.put`, which writes
+    /// them to disk as they come, so the file is never held whole (the weights are read
+    /// into tensors from the same chunks).
+    pub fn writer(&self, source: &ModelSource, file: &str, size: u64) -> Result<CacheWriter, String> {
+        let init = ResponseInit::new();
+        init.set_status(200);
+        let headers = Self::headers(source, file, size)?;
+        init.set_headers(headers.as_ref());
+        let pipe = TransformStream::new().map_err(|e| describe(&e))?;
+        let response = web_sys::Response::new_with_opt_readable_stream_and_init(Some(&pipe.readable()), &init)
+            .map_err(|e| describe(&e))?;
+        let writer = pipe.writable().get_writer().map_err(|e| describe(&e))?;
+        let put = self.cache.put_with_str(&source.file_url(file), &response);
+        // A failed put (full storage) is reported by `finish` or the next `write`; a handler
+        // here keeps it from also showing as an "uncaught (in promise)" error.
+        ignore_rejection(&put);
+        Ok(CacheWriter { writer, put, written: 0 })
     }
 
     /// Removes one entry (missing is fine).
@@ -208,5 +241,57 @@ impl ModelCache {
             }
         }
         Ok(removed)
+    }
+}
+
+thread_local! {
+    /// One do-nothing handler for every promise whose failure is reported elsewhere; it lives as
+    /// long as the worker, as the promises may settle after their writer is gone.
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
+}
+
+/// Marks `p`'s rejection as handled (no "uncaught (in promise)" in the console).
+fn ignore_rejection(p: &js_sys::Promise) {
+    IGNORE.with(|f| {
+        let _ = p.catch(f);
+    });
+}
+
+/// A file being saved while it downloads ([`ModelCache::writer`]).
+pub struct CacheWriter {
+    writer: WritableStreamDefaultWriter,
+    put: js_sys::Promise,
+    written: u64,
+}
+
+impl CacheWriter {
+    /// Passes a chunk on to the cache (the same JS buffer: no copy). Waits while the cache is
+    /// behind, so chunks do not pile up in memory.
+    pub async fn write(&mut self, chunk: &js_sys::Uint8Array) -> Result<(), String> {
+        // Race the put: a put that fails without reading the body (a full storage) would
+        // otherwise leave `ready` pending for ever.
+        let ready = js_sys::Promise::race(&js_sys::Array::of2(&self.writer.ready(), &self.put));
+        JsFuture::from(ready).await.map_err(|e| describe(&e))?;
+        ignore_rejection(&self.writer.write_with_chunk(chunk));
+        self.written += u64::from(chunk.length());
+        Ok(())
+    }
+
+    /// Bytes passed on so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Ends the file and waits until the cache has stored it.
+    pub async fn finish(self) -> Result<(), String> {
+        // `put` settles once it has read the closed stream to its end, or failed.
+        ignore_rejection(&self.writer.close());
+        JsFuture::from(self.put).await.map_err(|e| describe(&e))?;
+        Ok(())
+    }
+
+    /// Gives up: the cache stores nothing for this file.
+    pub fn abort(self) {
+        ignore_rejection(&self.writer.abort());
     }
 }

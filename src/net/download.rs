@@ -5,7 +5,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
-use super::fetch::{discard, open, read_stream, NetError};
+use super::fetch::{discard, open, read_stream, NetError, ReadError, Sink};
 use super::resume::{backoff_ms, can_resume, classify, Answer, MAX_RETRIES};
 
 #[wasm_bindgen]
@@ -39,9 +39,8 @@ async fn sleep(ms: u32, signal: Option<&AbortSignal>) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// The state of one file's download across attempts.
+/// The state of one file's download across attempts (the bytes themselves are in the sink).
 struct Progress {
-    buf: Vec<u8>,
     total: Option<u64>,
     /// The server takes `Range` and the body is not content-encoded.
     resumable: bool,
@@ -55,59 +54,73 @@ enum Stop {
     Net(NetError),
     /// Download the whole file again (the server did not continue where it stopped).
     Restart(String),
+    /// The sink refused the bytes: the file cannot be used, and fetching it again won't help.
+    Sink(String),
 }
 
-/// Downloads `url` to its end. A connection that breaks mid-body, a 5xx or a 408/429 is tried
-/// again up to [`MAX_RETRIES`] times after a short pause, each time from where the bytes
-/// stopped when the server said `Accept-Ranges: bytes` (checking that the 206's
-/// `Content-Range` starts there), from the start otherwise. Aborting `signal` stops everything
-/// and gives [`NetError::Aborted`].
-pub async fn download(url: &str, signal: Option<&AbortSignal>, mut on: impl FnMut(Event)) -> Result<Vec<u8>, NetError> {
-    let mut p = Progress { buf: Vec::new(), total: None, resumable: false, seen_response: false, transferred: 0 };
+/// Why a download failed.
+#[derive(Debug)]
+pub enum Failed {
+    Net(NetError),
+    /// The sink refused the bytes (see [`Sink::write`]); its message.
+    Sink(String),
+}
+
+/// Downloads `url` to its end into `sink`. A connection that breaks mid-body, a 5xx or a
+/// 408/429 is tried again up to [`MAX_RETRIES`] times after a short pause, each time from where
+/// the bytes stopped when the server said `Accept-Ranges: bytes` (checking that the 206's
+/// `Content-Range` starts there), from the start otherwise (the sink is restarted). Aborting
+/// `signal` stops everything and gives [`NetError::Aborted`].
+pub async fn download<S: Sink>(
+    url: &str,
+    signal: Option<&AbortSignal>,
+    sink: &mut S,
+    mut on: impl FnMut(Event),
+) -> Result<(), Failed> {
+    let mut p = Progress { total: None, resumable: false, seen_response: false, transferred: 0 };
     let mut failures = 0u32;
     let mut restarts = 0u32;
     loop {
-        let from = if p.resumable { p.buf.len() as u64 } else { 0 };
-        if from == 0 {
-            p.buf.clear();
-        }
-        match attempt(url, signal, from, &mut p, &mut on).await {
-            Ok(()) => return Ok(p.buf),
+        let from = if p.resumable { sink.received() } else { 0 };
+        match attempt(url, signal, from, &mut p, sink, &mut on).await {
+            Ok(()) => return Ok(()),
+            Err(Stop::Sink(m)) => return Err(Failed::Sink(m)),
             Err(Stop::Restart(reason)) if restarts < 2 => {
                 restarts += 1;
                 p.resumable = false;
                 on(Event::Restart { reason });
             }
-            Err(Stop::Restart(reason)) => return Err(NetError::Interrupted { url: url.into(), detail: reason }),
-            Err(Stop::Net(e)) if e.is_abort() => return Err(e),
+            Err(Stop::Restart(reason)) => return Err(Failed::Net(NetError::Interrupted { url: url.into(), detail: reason })),
+            Err(Stop::Net(e)) if e.is_abort() => return Err(Failed::Net(e)),
             Err(Stop::Net(e)) if e.is_transient(p.seen_response) => {
                 if failures >= MAX_RETRIES {
-                    return Err(NetError::GaveUp {
+                    return Err(Failed::Net(NetError::GaveUp {
                         url: url.into(),
                         tries: failures + 1,
-                        received: p.buf.len() as u64,
+                        received: sink.received(),
                         total: p.total,
                         last: Box::new(e),
-                    });
+                    }));
                 }
                 failures += 1;
-                let resume_from = (p.resumable && !p.buf.is_empty()).then_some(p.buf.len() as u64);
+                let resume_from = (p.resumable && sink.received() > 0).then_some(sink.received());
                 on(Event::Retry { retry: failures, resume_from, total: p.total, reason: e.to_string() });
                 sleep(backoff_ms(failures), signal).await;
                 if signal.is_some_and(|s| s.aborted()) {
-                    return Err(NetError::Aborted { url: url.into() });
+                    return Err(Failed::Net(NetError::Aborted { url: url.into() }));
                 }
             }
-            Err(Stop::Net(e)) => return Err(e),
+            Err(Stop::Net(e)) => return Err(Failed::Net(e)),
         }
     }
 }
 
-async fn attempt(
+async fn attempt<S: Sink>(
     url: &str,
     signal: Option<&AbortSignal>,
     from: u64,
     p: &mut Progress,
+    sink: &mut S,
     on: &mut impl FnMut(Event),
 ) -> Result<(), Stop> {
     let mut opened = open(url, signal, from).await.map_err(Stop::Net)?;
@@ -123,15 +136,12 @@ async fn attempt(
     }
     match classify(from, status, opened.header("content-range").as_deref(), p.total) {
         Answer::Whole => {
-            p.buf.clear();
             let encoding = opened.header("content-encoding");
             let plain = encoding.as_deref().is_none_or(|e| e.trim().is_empty() || e.eq_ignore_ascii_case("identity"));
             p.resumable = can_resume(opened.header("accept-ranges").as_deref(), encoding.as_deref());
             // Content-Length counts encoded bytes: only a plain body's length is the file's size.
             p.total = if plain { opened.content_length() } else { None };
-            if let Some(t) = p.total {
-                let _ = p.buf.try_reserve_exact(t as usize);
-            }
+            sink.restart(p.total);
         }
         Answer::Rest { total } => p.total = total.or(p.total),
         Answer::Unusable(why) => {
@@ -139,29 +149,33 @@ async fn attempt(
             return Err(Stop::Restart(why));
         }
     }
-    on(Event::Bytes { received: p.buf.len() as u64, total: p.total, transferred: p.transferred });
+    on(Event::Bytes { received: sink.received(), total: p.total, transferred: p.transferred });
     if let Some(body) = opened.take_body() {
         let total = &mut p.total;
         let resumable = &mut p.resumable;
         let transferred = &mut p.transferred;
-        let read = read_stream(&body, &mut p.buf, |buf, n| {
+        let read = read_stream(&body, sink, |len, n| {
             *transferred += n;
-            if total.is_some_and(|t| buf.len() as u64 > t) {
+            if total.is_some_and(|t| len > t) {
                 // More bytes than Content-Length: the body was encoded after all (the header was
                 // not visible). The length says nothing and a Range would be wrong.
                 *total = None;
                 *resumable = false;
             }
-            on(Event::Bytes { received: buf.len() as u64, total: *total, transferred: *transferred });
+            on(Event::Bytes { received: len, total: *total, transferred: *transferred });
             true
         })
         .await;
-        read.map_err(|e| Stop::Net(e.into_net(url, signal)))?;
+        match read {
+            Ok(()) => {}
+            Err(ReadError::Sink(m)) => return Err(Stop::Sink(m)),
+            Err(e) => return Err(Stop::Net(e.into_net(url, signal))),
+        }
     }
     match p.total {
-        Some(t) if p.buf.len() as u64 != t => Err(Stop::Net(NetError::Interrupted {
+        Some(t) if sink.received() != t => Err(Stop::Net(NetError::Interrupted {
             url: url.into(),
-            detail: format!("the body ended at {} of {t} bytes", p.buf.len()),
+            detail: format!("the body ended at {} of {t} bytes", sink.received()),
         })),
         _ => Ok(()),
     }

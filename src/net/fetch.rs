@@ -90,8 +90,8 @@ pub async fn head_size(url: &str, signal: Option<&AbortSignal>) -> Option<u64> {
 pub enum ReadError {
     /// The stream failed (connection lost, aborted): the JS error.
     Stream(JsValue),
-    /// No memory for the next chunk.
-    OutOfMemory,
+    /// The sink refused a chunk (no memory for it, or bytes that cannot be the file).
+    Sink(String),
 }
 
 impl ReadError {
@@ -100,21 +100,55 @@ impl ReadError {
         match self {
             ReadError::Stream(e) if is_abort(&e, signal) => NetError::Aborted { url: url.into() },
             ReadError::Stream(e) => NetError::Interrupted { url: url.into(), detail: describe(&e) },
-            ReadError::OutOfMemory => NetError::Interrupted {
-                url: url.into(),
-                detail: "out of memory: the file is too large for this browser tab".into(),
-            },
+            ReadError::Sink(detail) => NetError::Interrupted { url: url.into(), detail },
         }
     }
 }
 
-/// Reads `body` to its end, appending to `buf` and calling `on_chunk(buf.len(), chunk_len)`
-/// after each chunk. Memory is reserved fallibly: a failed allocation becomes an error, not an
-/// abort of the wasm instance.
-pub async fn read_stream(
+/// Where a body's bytes go as they arrive: a `Vec<u8>` for the small files, the streaming
+/// safetensors reader for the weights (`model_files::WeightSink`), which never holds the file.
+#[allow(async_fn_in_trait, reason = "implemented and called only inside this crate, on one thread")]
+pub trait Sink {
+    /// Bytes taken so far: a resumed request asks for the rest from here.
+    fn received(&self) -> u64;
+    /// Forgets everything: the body starts again at byte 0 (`total` bytes, when known).
+    fn restart(&mut self, total: Option<u64>);
+    /// Takes the next chunk. An error means the file cannot be used: stop reading.
+    async fn write(&mut self, chunk: &Uint8Array) -> Result<(), String>;
+}
+
+pub const OUT_OF_MEMORY: &str = "out of memory: the file is too large for this browser tab";
+
+impl Sink for Vec<u8> {
+    fn received(&self) -> u64 {
+        self.as_slice().len() as u64
+    }
+
+    fn restart(&mut self, total: Option<u64>) {
+        self.clear();
+        if let Some(t) = total {
+            let _ = self.try_reserve_exact(t as usize);
+        }
+    }
+
+    /// Memory is reserved fallibly: a failed allocation is an error, not an abort of the wasm
+    /// instance.
+    async fn write(&mut self, chunk: &Uint8Array) -> Result<(), String> {
+        let n = chunk.length() as usize;
+        let start = self.as_slice().len();
+        self.try_reserve(n).map_err(|_| OUT_OF_MEMORY.to_string())?;
+        self.resize(start + n, 0);
+        chunk.copy_to(&mut self[start..]);
+        Ok(())
+    }
+}
+
+/// Reads `body` to its end into `sink`, calling `on_chunk(sink.received(), chunk_len)` after each
+/// chunk; `on_chunk` returning false stops the reading early (the caller has seen enough).
+pub async fn read_stream<S: Sink>(
     body: &ReadableStream,
-    buf: &mut Vec<u8>,
-    mut on_chunk: impl FnMut(&mut Vec<u8>, u64) -> bool,
+    sink: &mut S,
+    mut on_chunk: impl FnMut(u64, u64) -> bool,
 ) -> Result<(), ReadError> {
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     loop {
@@ -123,16 +157,11 @@ pub async fn read_stream(
             return Ok(());
         }
         let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(ReadError::Stream)?.unchecked_into();
-        let n = value.length() as usize;
-        let start = buf.len();
-        if buf.try_reserve(n).is_err() {
+        if let Err(e) = sink.write(&value).await {
             let _ = reader.cancel();
-            return Err(ReadError::OutOfMemory);
+            return Err(ReadError::Sink(e));
         }
-        buf.resize(start + n, 0);
-        value.copy_to(&mut buf[start..]);
-        if !on_chunk(buf, n as u64) {
-            // The caller has seen enough (e.g. more bytes than the file can have): stop reading.
+        if !on_chunk(sink.received(), u64::from(value.length())) {
             let _ = reader.cancel();
             return Ok(());
         }
@@ -163,8 +192,8 @@ pub async fn fetch_bytes(
     let mut buf = Vec::new();
     progress(0, total);
     if let Some(body) = opened.take_body() {
-        read_stream(&body, &mut buf, |b, _| {
-            progress(b.len() as u64, total);
+        read_stream(&body, &mut buf, |len, _| {
+            progress(len, total);
             true
         })
         .await

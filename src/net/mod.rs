@@ -20,6 +20,6 @@ mod fetch;
 pub mod model_files;
 
 #[cfg(target_arch = "wasm32")]
-pub use download::{download, Event};
+pub use download::{download, Event, Failed};
 #[cfg(target_arch = "wasm32")]
-pub use fetch::{fetch_bytes, fetch_text, head_size};
+pub use fetch::{fetch_bytes, fetch_text, head_size, read_stream, Sink};

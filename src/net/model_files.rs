@@ -7,9 +7,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
-use super::cache::{Lookup, ModelCache};
-use super::download::{download, Event};
-use super::fetch::head_size;
+use super::cache::{CacheWriter, Lookup, ModelCache};
+use super::download::{download, Event, Failed};
+use super::fetch::{head_size, Sink, OUT_OF_MEMORY};
+use crate::model::{Checkpoint, Family, WeightStream};
 use super::rate::RateMeter;
 use super::resume::{backoff_ms, MAX_RETRIES};
 use crate::protocol::{ModelSource, Origin, MODEL_FILES};
@@ -159,6 +160,11 @@ impl<'a, F: FnMut(LoadEvent)> ModelFiles<'a, F> {
         });
     }
 
+    /// File `i`'s size, when known.
+    pub fn size(&self, i: usize) -> Option<u64> {
+        self.sizes.get(i).copied().flatten()
+    }
+
     fn note(&mut self, m: String) {
         (self.on)(LoadEvent::Note(m));
     }
@@ -167,9 +173,85 @@ impl<'a, F: FnMut(LoadEvent)> ModelFiles<'a, F> {
         self.signal.is_some_and(|s| s.aborted())
     }
 
-    /// File `i` of [`MODEL_FILES`]: from the cache if it holds a good copy, else downloaded
-    /// (and then saved).
+    /// File `i` of [`MODEL_FILES`], held whole (the small files): from the cache if it holds a
+    /// good copy, else downloaded (and then saved).
     pub async fn get(&mut self, i: usize) -> Result<Fetched, Failure> {
+        let mut bytes = Vec::new();
+        if self.fetch(i, &mut bytes).await? {
+            return Ok(Fetched { bytes, from_cache: true });
+        }
+        self.save(i, &mut bytes).await;
+        if self.aborted() {
+            return Err(Failure::Aborted);
+        }
+        Ok(Fetched { bytes, from_cache: false })
+    }
+
+    /// The weights (`model.safetensors`), read into `family`'s tensors as they arrive
+    /// ([`WeightStream`]): the file itself is never held. A download is saved to the cache
+    /// from the same chunks. A cached copy that does not read is evicted and downloaded again.
+    pub async fn weights(&mut self, family: Family, budget: Option<u64>) -> Result<Checkpoint, Failure> {
+        const W: usize = 2;
+        let mut sink = WeightSink::new(family, budget);
+        if self.read_cached(W, &mut sink).await {
+            match sink.stream.finish() {
+                Ok(ck) => return Ok(ck),
+                Err(e) => {
+                    self.note(format!("The saved copy of {} could not be used ({e}); it was removed and is downloaded again.", MODEL_FILES[W]));
+                    self.evict(W).await;
+                    sink.stream = WeightStream::new(family, budget);
+                }
+            }
+        }
+        if !self.save_failed {
+            sink.saver = self.cache.as_ref().map(|c| Saver { cache: c.clone(), source: self.source.clone(), writer: None, failed: None });
+        }
+        let downloaded = self.fetch_network(W, &mut sink).await;
+        let saver = sink.saver.take();
+        if let Err(e) = downloaded {
+            if let Some(w) = saver.and_then(|s| s.writer) {
+                w.abort();
+            }
+            return Err(match (e, sink.error) {
+                (Failure::Message(_), Some(model_error)) => Failure::Message(model_error.to_string()),
+                (e, _) => e,
+            });
+        }
+        if let Some(saver) = saver {
+            let result = match (saver.failed, saver.writer) {
+                (Some(why), _) => Err(why),
+                (None, Some(w)) => w.finish().await,
+                (None, None) => Err("the server did not say the file's size".into()),
+            };
+            if let Err(why) = result {
+                self.save_failed = true;
+                self.note(format!(
+                    "Could not save {} in the browser's storage ({why}). The model runs from memory and will be \
+                     downloaded again next time; the storage panel shows what is stored and can free space.",
+                    MODEL_FILES[W]
+                ));
+                self.evict(W).await;
+            }
+        }
+        if self.aborted() {
+            return Err(Failure::Aborted);
+        }
+        sink.stream.finish().map_err(|e| Failure::Message(e.to_string()))
+    }
+
+    /// Fills `sink` with file `i`: from the cache (`Ok(true)`) or the network (`Ok(false)`).
+    async fn fetch<S: Sink>(&mut self, i: usize, sink: &mut S) -> Result<bool, Failure> {
+        if self.aborted() {
+            return Err(Failure::Aborted);
+        }
+        if self.read_cached(i, sink).await {
+            return Ok(true);
+        }
+        self.fetch_network(i, sink).await.map(|()| false)
+    }
+
+    /// Downloads file `i` into `sink`.
+    async fn fetch_network<S: Sink>(&mut self, i: usize, sink: &mut S) -> Result<(), Failure> {
         if self.aborted() {
             return Err(Failure::Aborted);
         }
@@ -177,16 +259,10 @@ impl<'a, F: FnMut(LoadEvent)> ModelFiles<'a, F> {
             return Err(Failure::Message(format!("there is no model file number {i}")));
         };
         let url = self.source.file_url(file);
-        if let Some(bytes) = self.read_cached(i, &url).await {
-            return Ok(Fetched { bytes, from_cache: true });
-        }
-        if self.aborted() {
-            return Err(Failure::Aborted);
-        }
         self.progress(i, 0, Origin::Network, true);
         let signal = self.signal;
         let base = self.network_bytes;
-        let result = download(&url, signal, |ev| match ev {
+        let result = download(&url, signal, sink, |ev| match ev {
             Event::Bytes { received, total, transferred } => {
                 if total.is_some() {
                     self.sizes[i] = total;
@@ -209,11 +285,12 @@ impl<'a, F: FnMut(LoadEvent)> ModelFiles<'a, F> {
             }
         })
         .await;
-        let mut bytes = match result {
-            Ok(b) => b,
-            Err(e) if e.is_abort() || self.aborted() => return Err(Failure::Aborted),
-            Err(e) if e.is_unreachable() => return Err(Failure::Unreachable(e.to_string())),
-            Err(e) if e.status() == Some(404) && file == "model.safetensors" => {
+        match result {
+            Ok(()) => {}
+            Err(Failed::Sink(m)) => return Err(Failure::Message(format!("{file}: {m}"))),
+            Err(Failed::Net(e)) if e.is_abort() || self.aborted() => return Err(Failure::Aborted),
+            Err(Failed::Net(e)) if e.is_unreachable() => return Err(Failure::Unreachable(e.to_string())),
+            Err(Failed::Net(e)) if e.status() == Some(404) && file == "model.safetensors" => {
                 // A repo with PyTorch weights only: say what to do rather than "not found".
                 let pickle = self.source.file_url("pytorch_model.bin");
                 let message = match head_size(&pickle, self.signal).await {
@@ -222,36 +299,37 @@ impl<'a, F: FnMut(LoadEvent)> ModelFiles<'a, F> {
                 };
                 return Err(Failure::Message(message));
             }
-            Err(e) => return Err(Failure::Message(e.to_string())),
-        };
-        self.sizes[i] = Some(bytes.len() as u64);
-        self.progress(i, bytes.len() as u64, Origin::Network, true);
-        self.save(i, &mut bytes).await;
+            Err(Failed::Net(e)) => return Err(Failure::Message(e.to_string())),
+        }
+        let len = sink.received();
+        self.sizes[i] = Some(len);
+        self.progress(i, len, Origin::Network, true);
         if self.aborted() {
             return Err(Failure::Aborted);
         }
-        Ok(Fetched { bytes, from_cache: false })
+        Ok(())
     }
 
-    /// Reads file `i` from the cache when it holds a good copy; a bad copy is evicted (with a
-    /// note) and `None` returned, so the caller downloads it.
-    async fn read_cached(&mut self, i: usize, url: &str) -> Option<Vec<u8>> {
-        let file = MODEL_FILES.get(i)?;
-        let cache = self.cache.as_ref()?;
-        let problem = match cache.lookup(url).await {
-            Lookup::Missing => return None,
+    /// Reads file `i` from the cache into `sink` when it holds a good copy (true); a bad copy
+    /// is evicted (with a note) and false returned, so the caller downloads it.
+    async fn read_cached<S: Sink>(&mut self, i: usize, sink: &mut S) -> bool {
+        let Some(file) = MODEL_FILES.get(i) else { return false };
+        let url = self.source.file_url(file);
+        let Some(cache) = self.cache.as_ref() else { return false };
+        let problem = match cache.lookup(&url).await {
+            Lookup::Missing => return false,
             Lookup::Invalid(why) => why,
             Lookup::Found { size, response } => {
                 self.sizes[i] = Some(size);
                 self.progress(i, 0, Origin::Cache, true);
                 // Borrow the cache separately from `self` (the progress closure needs `self`).
-                let cache = self.cache.take()?;
-                let read = cache.read(&response, size, |n| self.progress(i, n, Origin::Cache, false)).await;
+                let Some(cache) = self.cache.take() else { return false };
+                let read = cache.read(&response, size, sink, |n| self.progress(i, n, Origin::Cache, false)).await;
                 self.cache = Some(cache);
                 match read {
-                    Ok(bytes) => {
+                    Ok(()) => {
                         self.progress(i, size, Origin::Cache, true);
-                        return Some(bytes);
+                        return true;
                     }
                     Err(why) => why,
                 }
@@ -259,7 +337,8 @@ impl<'a, F: FnMut(LoadEvent)> ModelFiles<'a, F> {
         };
         self.note(format!("The saved copy of {file} could not be used ({problem}); it was removed and is downloaded again."));
         self.evict(i).await;
-        None
+        sink.restart(None);
+        false
     }
 
     /// Saves a downloaded file; a failure (full storage) becomes a note, and the model runs
@@ -286,5 +365,91 @@ impl<'a, F: FnMut(LoadEvent)> ModelFiles<'a, F> {
         if let Some(cache) = &self.cache {
             cache.evict(&self.source.file_url(file)).await;
         }
+    }
+}
+
+/// Where a download of the weights is being saved, if anywhere.
+struct Saver {
+    cache: ModelCache,
+    source: ModelSource,
+    writer: Option<CacheWriter>,
+    /// Saving failed (full storage): the download goes on, unsaved.
+    failed: Option<String>,
+}
+
+/// The weights' [`Sink`]: each chunk is copied into a small scratch buffer, converted into the
+/// tensors by the [`WeightStream`], and passed on (the same JS buffer) to the cache.
+pub struct WeightSink {
+    stream: WeightStream,
+    scratch: Vec<u8>,
+    /// Why the stream refused the file (for the page: the typed error says more than a string).
+    error: Option<crate::model::Error>,
+    saver: Option<Saver>,
+}
+
+impl WeightSink {
+    /// A sink for `family`'s weights that saves nothing (local files).
+    pub fn new(family: Family, budget: Option<u64>) -> Self {
+        Self { stream: WeightStream::new(family, budget), scratch: Vec::new(), error: None, saver: None }
+    }
+
+    /// Why the weights were refused, once: a typed error says more than the stream's string.
+    pub fn take_error(&mut self) -> Option<crate::model::Error> {
+        self.error.take()
+    }
+
+    /// The tensors, once every byte has arrived.
+    pub fn finish(self) -> crate::model::Result<Checkpoint> {
+        self.stream.finish()
+    }
+}
+
+impl Sink for WeightSink {
+    fn received(&self) -> u64 {
+        self.stream.received()
+    }
+
+    fn restart(&mut self, total: Option<u64>) {
+        self.stream.reset();
+        self.error = None;
+        if let Some(s) = &mut self.saver {
+            if let Some(w) = s.writer.take() {
+                w.abort();
+            }
+            if s.failed.is_none() {
+                if let Some(size) = total {
+                    match s.cache.writer(&s.source, MODEL_FILES[2], size) {
+                        Ok(w) => s.writer = Some(w),
+                        Err(why) => s.failed = Some(why),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn write(&mut self, chunk: &js_sys::Uint8Array) -> Result<(), String> {
+        let n = chunk.length() as usize;
+        if self.scratch.len() < n {
+            self.scratch.try_reserve(n - self.scratch.len()).map_err(|_| OUT_OF_MEMORY.to_string())?;
+            self.scratch.resize(n, 0);
+        }
+        let part = &mut self.scratch[..n];
+        chunk.copy_to(part);
+        if let Err(e) = self.stream.push(part) {
+            let message = e.to_string();
+            self.error = Some(e);
+            return Err(message);
+        }
+        if let Some(s) = &mut self.saver {
+            if let Some(w) = &mut s.writer {
+                if let Err(why) = w.write(chunk).await {
+                    s.failed = Some(why);
+                    if let Some(w) = s.writer.take() {
+                        w.abort();
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -47,16 +47,14 @@ impl EngineClient {
         }
     }
 
-    /// Sends a request followed by buffers that are moved to the worker, not copied (a 440 MB
-    /// local model must not exist twice).
-    pub fn send_with_buffers(&self, req: &Request, buffers: &[js_sys::ArrayBuffer]) {
+    /// Sends a request followed by files. A `File` is a handle: the worker reads it from the
+    /// disk itself, so a 440 MB local model is never held by the page.
+    pub fn send_with_files(&self, req: &Request, files: &[web_sys::File]) {
         let msg = Array::of1(&JsValue::from_str(&req.to_json()));
-        let transfer = Array::new();
-        for b in buffers {
-            msg.push(b);
-            transfer.push(b);
+        for f in files {
+            msg.push(f);
         }
-        if let Err(e) = self.worker.post_message_with_transfer(&msg, &transfer) {
+        if let Err(e) = self.worker.post_message(&msg) {
             web_sys::console::error_2(&"postMessage failed".into(), &e);
         }
     }

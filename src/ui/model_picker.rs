@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{DragEvent, File, FileList, HtmlInputElement};
 
 use super::local_files;
@@ -79,19 +78,8 @@ pub fn ModelPicker(session: Session, bundled: RwSignal<Vec<Bundled>>, hub: Strin
         local_error.set(None);
         let name = local_files::label(&paths);
         let picked: Vec<File> = chosen.iter().filter_map(|i| files.get(*i).cloned()).collect();
-        leptos::task::spawn_local(async move {
-            let mut buffers = Vec::with_capacity(picked.len());
-            for f in &picked {
-                match JsFuture::from(f.array_buffer()).await {
-                    Ok(b) => buffers.push(b.unchecked_into::<js_sys::ArrayBuffer>()),
-                    Err(_) => {
-                        local_error.set(Some(format!("Could not read {} from the disk.", f.name())));
-                        return;
-                    }
-                }
-            }
-            session.load_local(name, buffers);
-        });
+        // The `File`s go to the worker by reference (structured clone); it streams them.
+        session.load_local(name, picked);
     };
     let from_list = move |list: Option<FileList>| {
         let list = list.map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect::<Vec<File>>()).unwrap_or_default();

@@ -160,18 +160,18 @@ impl Session {
     }
 
     /// Loads a model from local files (config.json, tokenizer.json, model.safetensors, in that
-    /// order); the buffers move to the worker, they never leave the machine.
-    pub fn load_local(self, name: String, buffers: Vec<js_sys::ArrayBuffer>) {
+    /// order); the worker reads them, they never leave the machine.
+    pub fn load_local(self, name: String, files: Vec<web_sys::File>) {
         if !self.worker_ready.get_value() {
             self.load.set(LoadState::Failed("The engine is still starting; choose the files again in a moment.".into()));
             return;
         }
         let source = ModelSource { hub: LOCAL_HUB.into(), repo: name.clone(), revision: String::new() };
         let id = self.begin_load(source, LoadState::Parsing);
-        let files = MODEL_FILES.iter().map(|f| f.to_string()).collect();
+        let names = MODEL_FILES.iter().map(|f| f.to_string()).collect();
         self.client.with_value(|c| {
             if let Some(c) = c {
-                c.send_with_buffers(&Request::LoadLocal { id, name, files }, &buffers);
+                c.send_with_files(&Request::LoadLocal { id, name, files: names }, &files);
             }
         });
     }
