@@ -1,8 +1,11 @@
-//! `attention-export`, run as a user runs it: JSON and .npy files checked against PyTorch.
+//! `attention-export`, run as a user runs it: JSON and .npy files checked against PyTorch, and
+//! `--aggregate` / `--stats` checked against NumPy (`tests/golden/make_analysis.py`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly by design
 
 mod common;
 
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -281,4 +284,204 @@ fn unsupported_family_and_pytorch_weights_fail_with_their_message() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("pytorch_model.bin") && err.contains("safe_serialization=True"), "{err}");
+}
+
+/// `<case>.analysis.json`'s arrays (by name) and the parsed JSON itself.
+fn analysis(case: &str) -> (serde_json::Value, HashMap<String, Vec<f32>>) {
+    let dir = root().join("tests/golden/fixtures");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(format!("{case}.analysis.json"))).unwrap()).unwrap();
+    let mut raw = Vec::new();
+    let gz = std::fs::read(dir.join(doc["values_file"].as_str().unwrap())).unwrap();
+    flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut raw).unwrap();
+    let n = raw.len() / 4;
+    let all: Vec<f32> = (0..n)
+        .map(|i| u32::from_le_bytes([raw[i], raw[n + i], raw[2 * n + i], raw[3 * n + i]]) as f32 / (1u32 << 24) as f32)
+        .collect();
+    let mut arrays = HashMap::new();
+    for e in doc["arrays"].as_array().unwrap() {
+        let len: usize = e["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).product();
+        let off = e["offset"].as_u64().unwrap() as usize;
+        arrays.insert(e["name"].as_str().unwrap().to_string(), all[off..off + len].to_vec());
+    }
+    (doc, arrays)
+}
+
+fn worst(ours: &[f32], theirs: &[f32]) -> f32 {
+    assert_eq!(ours.len(), theirs.len(), "length");
+    ours.iter().zip(theirs).map(|(a, b)| (a - b).abs()).fold(0.0f32, |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) })
+}
+
+#[test]
+fn aggregate_rollout_npy_matches_numpy() {
+    let g = golden("bank");
+    let (_, want) = analysis("bank");
+    let out = tmp("bank-rollout.npy");
+    let model = model_dir();
+    let o = export(&[
+        "--model", model.to_str().unwrap(), "--text", &g.text, "--aggregate", "rollout", "--format", "npy",
+        "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (header, values) = read_npy(&out);
+    let side = out.with_extension("tokens.json");
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&side).unwrap()).unwrap();
+    let _ = (std::fs::remove_file(&out), std::fs::remove_file(&side));
+    let [l, h, n, _] = g.shape;
+    assert!(header.contains(&format!("'shape': ({l}, {n}, {n})")), "{header}");
+    let w = worst(&values, &want["rollout_mean"]);
+    assert!(w <= 1e-5, "rollout .npy off NumPy by {w}");
+    assert_eq!(meta["tokens"], serde_json::json!(g.tokens));
+    assert_eq!(meta["aggregate"], "rollout");
+    assert_eq!(meta["fusion"], "mean");
+    assert_eq!(meta["heads"], serde_json::json!((0..h).collect::<Vec<_>>()));
+    assert_eq!(meta["shape"], serde_json::json!([l, n, n]));
+    assert!(meta.get("values").is_none() && meta.get("layer").is_none(), "{meta}");
+    println!("rollout .npy: max |ours - NumPy| = {w:.1e}");
+}
+
+#[test]
+fn aggregate_head_mean_json_with_chosen_heads_matches_numpy() {
+    let g = golden("bank");
+    let (_, want) = analysis("bank");
+    let out = tmp("bank-fusion.json");
+    let model = model_dir();
+    let o = export(&[
+        "--model", model.to_str().unwrap(), "--text", &g.text, "--aggregate", "head-mean", "--heads", "5, 0,2",
+        "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let [l, _, n, _] = g.shape;
+    assert_eq!(doc["shape"], serde_json::json!([l, n, n]));
+    assert_eq!((doc["aggregate"].as_str(), doc["fusion"].as_str()), (Some("head-mean"), Some("mean")));
+    assert_eq!(doc["heads"], serde_json::json!([0, 2, 5]));
+    assert_eq!(doc["tokens"], serde_json::json!(g.tokens));
+    let mut values = Vec::new();
+    flatten(&doc["values"], &[l, n, n], &mut values);
+    let w = worst(&values, &want["fusion_mean_h025"]);
+    assert!(w <= 1e-5, "head-mean of heads 0, 2, 5 off NumPy by {w}");
+    // Max fusion of all heads.
+    let o = export(&[
+        "--model", model.to_str().unwrap(), "--text", &g.text, "--aggregate", "head-mean", "--fusion", "max",
+        "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(doc["fusion"], "max");
+    let mut values = Vec::new();
+    flatten(&doc["values"], &[l, n, n], &mut values);
+    let w = worst(&values, &want["fusion_max"]);
+    assert!(w <= 1e-5, "max fusion off NumPy by {w}");
+}
+
+#[test]
+fn aggregate_flow_json_matches_networkx() {
+    let g = golden("bank");
+    let (_, want) = analysis("bank");
+    let out = tmp("bank-flow.json");
+    let model = model_dir();
+    let o = export(&[
+        "--model", model.to_str().unwrap(), "--text", &g.text, "--aggregate", "flow", "--layer", "2",
+        "--format", "json", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let n = g.shape[2];
+    assert_eq!(doc["shape"], serde_json::json!([n, n]));
+    assert_eq!((doc["aggregate"].as_str(), doc["layer"].as_u64()), (Some("flow"), Some(2)));
+    let mut values = Vec::new();
+    flatten(&doc["values"], &[n, n], &mut values);
+    let w = worst(&values, &want["flow_upto2"]);
+    assert!(w <= 1e-4, "flow off networkx by {w}");
+}
+
+#[test]
+fn stats_json_matches_numpy_without_out() {
+    let g = golden("pair");
+    let (fixture, _) = analysis("pair");
+    let out = tmp("pair-stats.json");
+    let model = model_dir();
+    let o = export(&[
+        "--model", model.to_str().unwrap(), "--text", &g.text, "--pair", g.pair.as_deref().unwrap(), "--stats",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let [l, h, n, _] = g.shape;
+    assert_eq!(doc["shape"], serde_json::json!([l, h, n, n]));
+    assert_eq!(doc["tokens"], serde_json::json!(g.tokens));
+    assert_eq!(doc["kinds"], fixture["kinds"]);
+    let names: Vec<&str> = doc["roles"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["previous-token", "next-token", "self", "sep-sink", "cls-sink", "punctuation", "broad", "none"]);
+    assert!(doc["roles"].as_array().unwrap().iter().all(|r| r["rule"].as_str().is_some_and(|t| t.len() > 20)));
+    let layers = doc["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), l);
+    let fields = ["entropy_bits", "entropy_norm", "distance", "to_cls", "to_sep", "to_punct", "to_self", "to_prev", "to_next"];
+    let mut w = 0.0f64;
+    for (li, layer) in layers.iter().enumerate() {
+        assert_eq!(layer["layer"].as_u64(), Some(li as u64));
+        let heads = layer["heads"].as_array().unwrap();
+        assert_eq!(heads.len(), h);
+        for (hi, head) in heads.iter().enumerate() {
+            assert_eq!(head["head"].as_u64(), Some(hi as u64));
+            let k = li * h + hi;
+            assert_eq!(head["role"], fixture["roles"][k], "layer {li} head {hi}");
+            for f in fields {
+                let (ours, theirs) = (head[f].as_f64().unwrap(), fixture["stats"][k][f].as_f64().unwrap());
+                let d = (ours - theirs).abs();
+                assert!(d <= 1e-5 * theirs.abs().max(1.0), "layer {li} head {hi} {f}: {ours} vs NumPy {theirs}");
+                w = w.max(d);
+            }
+        }
+    }
+    println!("--stats: max |ours - NumPy| = {w:.1e}");
+}
+
+/// Runs the exporter, expecting exit code 2 and `needle` in its message.
+fn fails_with(args: &[&str], needle: &str) {
+    let o = export(args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err:?}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+}
+
+#[test]
+fn bad_aggregate_arguments_fail_with_a_message_and_exit_code_2() {
+    let base = ["--model", "x", "--text", "hi", "--out", "x.json"];
+    let with = |extra: &[&'static str]| -> Vec<&str> { base.iter().copied().chain(extra.iter().copied()).collect() };
+    fails_with(&with(&["--aggregate", "sum"]), "--aggregate must be head-mean, rollout or flow, not sum");
+    fails_with(&with(&["--aggregate", "rollout", "--fusion", "avg"]), "--fusion must be mean, max or min, not avg");
+    fails_with(&with(&["--aggregate", "rollout", "--heads", "1,x"]), "--heads must be head numbers");
+    fails_with(&with(&["--aggregate", "rollout", "--heads", ""]), "--heads must be head numbers");
+    fails_with(&with(&["--aggregate", "rollout", "--heads", "-1"]), "--heads must be head numbers");
+    fails_with(&with(&["--aggregate", "flow", "--layer", "last"]), "--layer must be a layer number");
+    fails_with(&with(&["--aggregate", "rollout", "--layer", "2"]), "--layer only applies to --aggregate flow");
+    fails_with(&with(&["--fusion", "max"]), "--fusion and --heads need --aggregate");
+    fails_with(&with(&["--heads", "0"]), "--fusion and --heads need --aggregate");
+    fails_with(&with(&["--aggregate", "rollout", "--qk"]), "cannot be combined with --aggregate");
+    fails_with(&with(&["--aggregate"]), "--aggregate needs a value");
+    fails_with(&["--model", "x", "--text", "hi", "--aggregate", "rollout"], "--out is required");
+    fails_with(&["--model", "x", "--text", "hi"], "--out is required");
+
+    // Checks that need the model's shape.
+    let model = model_dir();
+    let m = model.to_str().unwrap();
+    let out = tmp("never.json");
+    let o = out.to_str().unwrap();
+    fails_with(
+        &["--model", m, "--text", "hi", "--aggregate", "rollout", "--heads", "0,12", "--out", o],
+        "--heads: head 12 does not exist: this model has 12 heads per layer, 0 to 11",
+    );
+    fails_with(
+        &["--model", m, "--text", "hi", "--aggregate", "flow", "--layer", "6", "--out", o],
+        "--layer 6 does not exist: this model has 6 layers, 0 to 5",
+    );
+    let long = golden("long");
+    fails_with(&["--model", m, "--text", &long.text, "--aggregate", "flow", "--out", o], "would take too long");
+    assert!(!out.exists(), "nothing written on a bad invocation");
 }
