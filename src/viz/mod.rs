@@ -7,6 +7,7 @@ mod heatmap;
 mod model_view;
 mod neuron;
 mod palette;
+pub mod svg;
 
 pub use colour::{ColourScale, Rgb};
 pub use head_view::{HeadViewLayout, Side, StripLayout};
