@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! attention-bench [--minilm DIR] [--write-random DIR] [--repeat N]
+//! attention-bench [--minilm DIR] --write-random-large DIR   (bert-large-shaped files only, no timing)
 //! ```
 //! Measures all-MiniLM-L6-v2 (DIR, default the test model) and a bert-base-*shaped* model with
 //! seeded random weights (same work as bert-base-uncased). `--write-random` also saves the
@@ -72,6 +73,23 @@ mod bench {
             match flag.as_str() {
                 "--minilm" => minilm = PathBuf::from(v),
                 "--write-random" => write_random = Some(PathBuf::from(v)),
+                "--write-random-large" => {
+                    // bert-large-shaped, for the page's memory benchmark only (not timed here).
+                    let cfg_json = synthetic::bert_large_config_json();
+                    let cfg = Config::from_json(cfg_json.as_bytes()).map_err(|e| e.to_string())?;
+                    let dir = PathBuf::from(v);
+                    if dir.join("model.safetensors").exists() {
+                        continue;
+                    }
+                    let weights = synthetic::random_bert_safetensors(&cfg, 43).map_err(|e| e.to_string())?;
+                    let tokenizer = std::fs::read(minilm.join("tokenizer.json")).map_err(|e| e.to_string())?;
+                    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                    for (f, b) in [("config.json", cfg_json.as_bytes()), ("tokenizer.json", &tokenizer), ("model.safetensors", &weights)] {
+                        std::fs::write(dir.join(f), b).map_err(|e| e.to_string())?;
+                    }
+                    eprintln!("wrote {} ({} bytes of weights)", dir.display(), weights.len());
+                    return Ok(());
+                }
                 "--repeat" => repeat = v.parse().map_err(|_| "--repeat takes a number")?,
                 _ => return Err(format!("unknown option {flag}")),
             }

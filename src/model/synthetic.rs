@@ -33,6 +33,15 @@ pub fn bert_base_config_json() -> String {
         .to_string()
 }
 
+/// bert-large-uncased's `config.json` values (24 layers × 16 heads, hidden 1024: 335 M
+/// parameters, 1.34 GB as f32), for the memory benchmark.
+pub fn bert_large_config_json() -> String {
+    r#"{"model_type":"bert","vocab_size":30522,"hidden_size":1024,"num_hidden_layers":24,
+"num_attention_heads":16,"intermediate_size":4096,"hidden_act":"gelu",
+"max_position_embeddings":512,"type_vocab_size":2,"layer_norm_eps":1e-12}"#
+        .to_string()
+}
+
 /// A safetensors file with every tensor `cfg` needs, filled with seeded N(0, 0.02) values
 /// (LayerNorm weights 1, biases 0), in the bare MiniLM naming.
 pub fn random_bert_safetensors(cfg: &Config, seed: u64) -> Result<Vec<u8>> {

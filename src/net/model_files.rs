@@ -427,6 +427,10 @@ impl Sink for WeightSink {
         }
     }
 
+    fn keeps_chunks(&self) -> bool {
+        self.saver.as_ref().is_some_and(|s| s.writer.is_some())
+    }
+
     async fn write(&mut self, chunk: &js_sys::Uint8Array) -> Result<(), String> {
         let n = chunk.length() as usize;
         if self.scratch.len() < n {
