@@ -6,7 +6,9 @@
 #   3. the peer, PyTorch + transformers on the same files, when python3 has them;
 #   4. the size of the two wasm binaries in dist/ (raw and gzip -9);
 #   5. the redraw speed of the views (dist/ in headless Chromium, the random model of step 1)
-#      next to the issue's targets: scripts/bench_views.mjs.
+#      next to the issue's targets: scripts/bench_views.mjs;
+#   6. peak memory and input latency while the page loads bert-base- and bert-large-shaped
+#      models (network, then Cache Storage): scripts/bench_memory.mjs.
 # Every figure comes from this one run on this machine.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,3 +58,6 @@ for f in dist/*_bg.wasm; do
 done
 echo
 node scripts/bench_views.mjs --trace --model-dir "$RANDOM_DIR" --json "$OUT/views.json" | tee "$OUT/views.txt"
+echo
+cargo run --quiet --release --bin attention-bench -- --write-random-large .cache/bench/bert-large-random
+node scripts/bench_memory.mjs | tee "$OUT/memory.txt"

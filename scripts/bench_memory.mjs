@@ -21,7 +21,9 @@
 // A model that does not load prints the page's message instead (bert-large must load, or fail
 // early with a message saying why).
 //
-// Environment: CHROMIUM (default /usr/bin/chromium), BENCH_READY_TIMEOUT_MS (default 300000).
+// Environment: CHROMIUM (default /usr/bin/chromium), BENCH_READY_TIMEOUT_MS (default 300000),
+// BENCH_GC_PROBE=1 (launch with --expose-gc and print the renderer's memory before and after a
+// forced GC once loaded: how much of the peak was garbage).
 
 import fs from 'node:fs';
 import os from 'node:os';
