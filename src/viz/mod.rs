@@ -7,6 +7,9 @@ mod heatmap;
 mod model_view;
 mod neuron;
 mod palette;
+/// PNG export (native only: resvg is not a wasm dependency).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod png;
 pub mod svg;
 
 pub use colour::{ColourScale, Rgb};
