@@ -5,6 +5,7 @@
 //! natively; the rest talks to the browser and exists only in wasm.
 
 mod error;
+pub mod metadata;
 pub mod rate;
 pub mod resume;
 

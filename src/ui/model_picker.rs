@@ -2,6 +2,8 @@
 //! Hub repo and revision, local files (picked or dropped; they never leave the machine), and the
 //! first-visit card that waits for a click instead of starting a 440 MB download unasked.
 
+use std::collections::{HashMap, HashSet};
+
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, File, FileList, HtmlInputElement};
@@ -26,10 +28,44 @@ pub fn ModelPicker(session: Session, bundled: RwSignal<Vec<Bundled>>, hub: Strin
         revision: if revision.trim().is_empty() { "main".into() } else { revision.trim().to_string() },
     };
 
+    // Download sizes from the host (metadata API or HEAD: `net::metadata`), asked once per model
+    // when the list is opened or the start card shows; the catalog's built-in sizes stand in
+    // until then, and when the host does not answer.
+    let sizes = RwSignal::new(HashMap::<String, u64>::new());
+    let asked = StoredValue::new(HashSet::<String>::new());
+    let size_key = |s: &ModelSource| format!("{}|{}|{}", s.hub, s.repo, s.revision);
+    let look_up = move |src: ModelSource| {
+        let key = size_key(&src);
+        if asked.with_value(|a| a.contains(&key)) {
+            return;
+        }
+        asked.update_value(|a| {
+            a.insert(key.clone());
+        });
+        leptos::task::spawn_local(async move {
+            if let Some(total) = crate::net::metadata::remote_size(&src).await {
+                sizes.update(|m| {
+                    m.insert(key, total);
+                });
+            }
+        });
+    };
+    let size_label = move |src: &ModelSource| -> String {
+        match sizes.with(|m| m.get(&size_key(src)).copied()) {
+            Some(b) => format!(" ({})", megabytes(b)),
+            None => entry(&src.repo).map(|e| format!(" ({} MB)", e.megabytes)).unwrap_or_default(),
+        }
+    };
+    let look_up_catalog = move || {
+        for e in CATALOG {
+            look_up(hub_model(e.repo, "main"));
+        }
+    };
+
     let model_options = move || {
         let current = source.get();
         let mut opts: Vec<(String, String)> =
-            CATALOG.iter().map(|e| (format!("hub:{}", e.repo), format!("{} ({} MB)", e.label, e.megabytes))).collect();
+            CATALOG.iter().map(|e| (format!("hub:{}", e.repo), format!("{}{}", e.label, size_label(&hub_model(e.repo, "main"))))).collect();
         for b in bundled.get() {
             opts.push((format!("bundled:{}", b.repo), format!("{} ({}, bundled with this site)", b.name(), megabytes(b.bytes))));
         }
@@ -100,7 +136,11 @@ pub fn ModelPicker(session: Session, bundled: RwSignal<Vec<Bundled>>, hub: Strin
     let start_card = move || {
         (load.get() == LoadState::Idle).then(|| {
             let current = source.get_untracked();
-            let size = entry(&current.repo).map(|e| format!(" ({} MB)", e.megabytes)).unwrap_or_default();
+            if current.hub != models_url.get_value() && current.hub != LOCAL_HUB {
+                look_up(current.clone());
+            }
+            let label_source = current.clone();
+            let label = move || format!("Load {}{}", label_source.repo, size_label(&label_source));
             let quick = bundled.get().into_iter().next();
             let quick_button = match quick {
                 Some(b) => {
@@ -118,7 +158,7 @@ pub fn ModelPicker(session: Session, bundled: RwSignal<Vec<Bundled>>, hub: Strin
                 <div class="start" data-testid="start-card">
                     <p>"The model runs in this tab. Nothing is downloaded until you choose:"</p>
                     <button class="primary" data-testid="start-default" on:click=move |_| session.start_load(current.clone())>
-                        {format!("Load {}{size}", source.get_untracked().repo)}
+                        {label}
                     </button>
                     {quick_button}
                 </div>
@@ -130,7 +170,8 @@ pub fn ModelPicker(session: Session, bundled: RwSignal<Vec<Bundled>>, hub: Strin
         <section class="controls" on:dragover=move |ev: DragEvent| ev.prevent_default() on:drop=on_drop>
             <label class="field model">
                 "Model"
-                <select data-testid="model-select" on:change=move |ev| pick_model(event_target_value(&ev))>
+                <select data-testid="model-select" on:change=move |ev| pick_model(event_target_value(&ev))
+                    on:focus=move |_| look_up_catalog() on:pointerdown=move |_| look_up_catalog()>
                     {model_options}
                 </select>
             </label>
