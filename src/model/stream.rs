@@ -456,4 +456,94 @@ mod tests {
         let m = s.push(&u64::MAX.to_le_bytes()).err().unwrap().to_string();
         assert!(m.contains("does not start like a safetensors file"), "{m}");
     }
+
+    /// A tiny deterministic generator (xorshift64*), so the mutation tests need no crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// One mutation of a valid file: flipped bytes, a digit of the header changed, cut or
+    /// extended, a header length rewritten; then fed in random chunks. Every outcome must be an
+    /// `Ok` or an `Err`, never a panic, and nothing may be reserved beyond what the header
+    /// declares (which `plan` checks against the budget).
+    fn mutate_and_read(rng: &mut Rng, file: &[u8]) {
+        let mut b = file.to_vec();
+        for _ in 0..1 + rng.below(4) {
+            match rng.below(6) {
+                0 if !b.is_empty() => {
+                    let i = rng.below(b.len());
+                    b[i] ^= 1 << rng.below(8);
+                }
+                1 => {
+                    // A digit inside the JSON header (shapes, offsets).
+                    let n = header_len(&b).unwrap_or(0).min(b.len() as u64) as usize;
+                    if let Some(i) = (8..n.max(9)).map(|_| 8 + rng.below(n.saturating_sub(8).max(1))).find(|&i| b.get(i).is_some_and(u8::is_ascii_digit)) {
+                        b[i] = b'0' + rng.below(10) as u8;
+                    }
+                }
+                2 => b.truncate(rng.below(b.len())),
+                3 => b.extend((0..rng.below(64)).map(|_| rng.next() as u8)),
+                4 => {
+                    let v = match rng.below(3) {
+                        0 => rng.next(),
+                        1 => rng.below(b.len() * 2) as u64,
+                        _ => 0,
+                    };
+                    if b.len() >= 8 {
+                        b[..8].copy_from_slice(&v.to_le_bytes());
+                    }
+                }
+                _ => {
+                    let i = rng.below(b.len());
+                    b.insert(i, rng.next() as u8);
+                }
+            }
+        }
+        let mut s = WeightStream::new(Family::Bert, Some(1 << 20));
+        let mut rest = &b[..];
+        while !rest.is_empty() {
+            let n = 1 + rng.below(rest.len().min(200));
+            if s.push(&rest[..n]).is_err() {
+                return;
+            }
+            rest = &rest[n..];
+        }
+        let _ = s.finish();
+    }
+
+    #[test]
+    fn mutated_files_are_errors_never_panics() {
+        let (file, _) = file();
+        let mut rng = Rng(0x5eed);
+        for _ in 0..3000 {
+            mutate_and_read(&mut rng, &file);
+        }
+    }
+
+    /// The long run (not in CI): `AV_FUZZ_SECONDS=600 cargo test --release --lib
+    /// stream::tests::fuzz -- --ignored --nocapture`. Prints how many files it tried.
+    #[test]
+    #[ignore = "a bounded fuzzing run, started by hand"]
+    fn fuzz() {
+        let secs: u64 = std::env::var("AV_FUZZ_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+        let (file, _) = file();
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1;
+        let mut rng = Rng(seed);
+        let start = std::time::Instant::now();
+        let mut tried = 0u64;
+        while start.elapsed().as_secs() < secs {
+            mutate_and_read(&mut rng, &file);
+            tried += 1;
+        }
+        println!("fuzz: {tried} mutated files in {secs} s (seed {seed:#x}), no panic");
+    }
 }
