@@ -2,10 +2,12 @@
 #
 #   make serve   install what is missing, then serve the release build on http://127.0.0.1:8080
 #   make build   install what is missing, then `trunk build --release` into dist/
+#   make site PUBLIC_URL=/attention-viz/   the same for a host's sub-path (the GitHub Pages build)
 #   make test    install what is missing, then: native tests, release build, wasm test in
 #                headless Chromium, end-to-end browser tests (stops at the first failure)
 #   make bench   install what is missing, then scripts/bench.sh
-#   make setup   only the installs (scripts/setup.sh; `scripts/setup.sh --check` to just look)
+#   make setup   only the installs (scripts/setup.sh; `scripts/setup.sh --check` to just look;
+#                SETUP_STEPS="rust trunk ..." for some of them, as .github/workflows/pages.yml)
 #
 # Each recipe line runs with bash -euo pipefail; make stops at the first failing line.
 
@@ -19,20 +21,27 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CARGO_BIN):$(PATH)
 
 SERVE_ADDRESS ?= 127.0.0.1
 SERVE_PORT ?= 8080
+# `make site`: where the site will live on its host (trunk --public-url); ./ = relative URLs.
+PUBLIC_URL ?= ./
+# `make setup`: scripts/setup.sh's steps (empty: all of them).
+SETUP_STEPS ?=
 
-.PHONY: help setup serve build test test-native test-wasm test-e2e bench clean
+.PHONY: help setup serve build site test test-native test-wasm test-e2e bench clean
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
-	scripts/setup.sh
+	scripts/setup.sh $(SETUP_STEPS)
 
 serve: setup
 	trunk serve --release --address $(SERVE_ADDRESS) --port $(SERVE_PORT) --open=false
 
 build: setup
 	trunk build --release
+
+site: setup
+	trunk build --release --public-url '$(PUBLIC_URL)'
 
 # The release build comes before the wasm test: both are wasm32 release builds with the same
 # flags, so the test reuses every dependency trunk compiled (minutes saved on two cores).
