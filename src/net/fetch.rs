@@ -180,15 +180,9 @@ pub async fn read_stream<S: Sink>(
             let value: Uint8Array = value.unchecked_into();
             // The read moved the buffer into `value`: read into it again next time.
             buffer = value.buffer();
-            if value.length() > 0 {
-                if let Err(e) = sink.write(&value).await {
-                    let _ = reader.cancel();
-                    return Err(ReadError::Sink(e));
-                }
-                if !on_chunk(sink.received(), u64::from(value.length())) {
-                    let _ = reader.cancel();
-                    return Ok(());
-                }
+            if value.length() > 0 && !take(sink, &value, &mut on_chunk).await.inspect_err(|_| cancel(reader.cancel()))? {
+                cancel(reader.cancel());
+                return Ok(());
             }
             if done {
                 return Ok(());
@@ -202,16 +196,21 @@ pub async fn read_stream<S: Sink>(
             return Ok(());
         }
         let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(ReadError::Stream)?.unchecked_into();
-        if let Err(e) = sink.write(&value).await {
-            let _ = reader.cancel();
-            return Err(ReadError::Sink(e));
-        }
-        if !on_chunk(sink.received(), u64::from(value.length())) {
-            let _ = reader.cancel();
+        if !take(sink, &value, &mut on_chunk).await.inspect_err(|_| cancel(reader.cancel()))? {
+            cancel(reader.cancel());
             return Ok(());
         }
     }
 }
+
+/// Gives one chunk to `sink` and reports it; false when `on_chunk` has seen enough.
+async fn take<S: Sink>(sink: &mut S, value: &Uint8Array, on_chunk: &mut impl FnMut(u64, u64) -> bool) -> Result<bool, ReadError> {
+    sink.write(value).await.map_err(ReadError::Sink)?;
+    Ok(on_chunk(sink.received(), u64::from(value.length())))
+}
+
+/// A reader's `cancel()`: nothing to wait for (the body is being dropped).
+fn cancel(_: js_sys::Promise) {}
 
 /// Closes a body that will not be read (the connection is released).
 pub fn discard(body: Option<ReadableStream>) {
