@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::ViewOptions;
+use crate::analysis::{Fusion, ViewOptions};
 use crate::attention::Shape;
 use crate::model::Token;
 
@@ -35,9 +35,41 @@ impl ModelSource {
     }
 }
 
+/// Where a view's `m × m` matrix of one layer comes from (after the view options). Heads are
+/// indices into the layer; repeats count once (see [`crate::analysis::fuse_heads`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Source {
+    /// One head of the layer, as it is.
+    Head { head: usize },
+    /// The chosen heads of the layer fused element-wise: their mean, max or min.
+    Fusion { fusion: Fusion, heads: Vec<usize> },
+    /// Attention rollout (Abnar & Zuidema 2020) through layers `0..=layer` of the chosen
+    /// heads' fusion: rows sum to 1.
+    Rollout { fusion: Fusion, heads: Vec<usize> },
+    /// Attention flow (Abnar & Zuidema 2020) through layers `0..=layer` of the chosen heads'
+    /// fusion: raw max-flow values (each at most 1; rows do not sum to 1). Refused
+    /// ([`Response::SliceRefused`]) beyond [`crate::analysis::flow_fits`].
+    Flow { fusion: Fusion, heads: Vec<usize> },
+}
+
+impl Source {
+    /// Whether this source spans layers `0..=layer` (rollout, flow) rather than one layer.
+    pub fn across_layers(&self) -> bool {
+        matches!(self, Source::Rollout { .. } | Source::Flow { .. })
+    }
+}
+
+/// Per head in [`SliceKind::HeadStats`]: the nine statistics of
+/// [`crate::analysis::HeadStats`] in this order, then the role's index in
+/// [`crate::slice::ROLES`].
+pub const STAT_COLUMNS: usize = 10;
+
 /// What a view can ask the worker for. Each view asks only for what it draws, so the page
 /// never holds the whole `[layers, heads, seq, seq]` tensor (151 MB for bert-base at 512 tokens).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Token indices in requests (`rows`, `target`) are indices into the run's tokens, not into the
+/// view's axis: the worker maps them to the units of the options (a unit is chosen when one of
+/// its pieces is), so a selection survives toggling the options.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SliceKind {
     /// One head's `m × m` probabilities (heatmap). `dims = [m, m]`.
     Head { layer: usize, head: usize },
@@ -50,6 +82,27 @@ pub enum SliceKind {
     /// One head's queries and keys over the raw tokens (neuron view; options do not apply).
     /// `dims = [2, seq, head_dim]`: q then k.
     QueryKey { layer: usize, head: usize },
+    /// One `m × m` matrix of `layer` from `source` (a head, a fusion of heads, rollout or flow:
+    /// the heatmap's and head view's "source"). `dims = [m, m]`.
+    Matrix { layer: usize, source: Source },
+    /// Token focus. `dims = [m, layers, heads]`; data: where the `rows` attend in `source` at
+    /// `layer` (`m`, [`crate::analysis::attends_to`]), who attends to them (`m`,
+    /// [`crate::analysis::attended_by`]), then per head of every layer how much the rows attend
+    /// to `target` (`layers · heads`, [`crate::analysis::relation_grid`]) and how much `target`
+    /// attends to the rows (`layers · heads`).
+    Focus { layer: usize, source: Source, rows: Vec<usize>, target: Vec<usize> },
+    /// Per-head statistics and roles, of this run or averaged over the built-in corpus
+    /// ([`crate::analysis::corpus`], run by the worker on its model, with
+    /// [`Response::CorpusProgress`]). `dims = [layers, heads, STAT_COLUMNS]`.
+    HeadStats { corpus: bool },
+    /// One head of this run (A) against one head of compare run `other` (B, see
+    /// [`Request::RunCompare`]), over the tokens that line up
+    /// ([`crate::slice::compare_axes`]): `dims = [3, k, k]`, A, B and B − A.
+    CompareHead { other: u64, layer: usize, head: usize, layer_b: usize, head_b: usize },
+    /// Per head, how much run `other` (B) differs from this run (A) over the tokens that line
+    /// up, for the layers and heads both models have: `dims = [2, layers, heads]`, the mean
+    /// absolute difference then the Jensen–Shannon divergence in bits.
+    CompareHeads { other: u64 },
 }
 
 impl SliceKind {
@@ -62,9 +115,12 @@ impl SliceKind {
     pub fn expected_len(&self, dims: &[usize]) -> Option<usize> {
         let product = dims.iter().try_fold(1usize, |a, d| a.checked_mul(*d))?;
         match (self, dims) {
-            (SliceKind::Head { .. }, [_, _]) | (SliceKind::Layer { .. }, [_, _, _]) => Some(product),
-            (SliceKind::QueryKey { .. }, [2, _, _]) => Some(product),
+            (SliceKind::Head { .. } | SliceKind::Matrix { .. }, [_, _]) | (SliceKind::Layer { .. }, [_, _, _]) => Some(product),
+            (SliceKind::QueryKey { .. } | SliceKind::CompareHeads { .. }, [2, _, _]) => Some(product),
+            (SliceKind::CompareHead { .. }, [3, _, _]) => Some(product),
+            (SliceKind::HeadStats { .. }, [_, _, STAT_COLUMNS]) => Some(product),
             (SliceKind::Thumbnails { .. }, [l, h, _, _]) => product.checked_add(l.checked_mul(*h)?),
+            (SliceKind::Focus { .. }, [m, l, h]) => m.checked_mul(2)?.checked_add(l.checked_mul(*h)?.checked_mul(2)?),
             _ => None,
         }
     }
@@ -92,6 +148,17 @@ pub enum Request {
     Storage,
     /// Delete a model's files from the cache; answered by [`Response::Storage`].
     DeleteCached { source: ModelSource },
+    /// Load a second model, "B", into the compare slot (the compare view's two-models mode),
+    /// beside the main one; answered by [`Response::CompareProgress`] and
+    /// [`Response::CompareLoaded`] or an error of [`Stage::CompareLoad`]. Replaces the slot's
+    /// model (and aborts its download in progress).
+    LoadCompare { id: u64, source: ModelSource },
+    /// Run `text` (and `pair`) for the compare view's side B: on model B when `model_b`, else
+    /// on the main model (two texts, one model). Answered by [`Response::CompareRan`] or an
+    /// error of [`Stage::CompareRun`]; the run is kept until the next one or `CloseCompare`.
+    RunCompare { id: u64, text: String, pair: Option<String>, model_b: bool },
+    /// The compare view closed: drop model B and run B (memory).
+    CloseCompare,
 }
 
 /// Which request an error answers.
@@ -100,6 +167,10 @@ pub enum Stage {
     Load,
     Run,
     Slice,
+    /// [`Request::LoadCompare`] (id = its id).
+    CompareLoad,
+    /// [`Request::RunCompare`] (id = its id).
+    CompareRun,
 }
 
 /// A summary of the loaded model for the page.
@@ -202,6 +273,19 @@ pub enum Response {
     Ran { id: u64, tokens: Vec<Token>, truncated: bool, shape: Shape, ms: f64 },
     /// The data follows as a transferred `Float32Array` laid out as `kind` says.
     Slice { run: u64, kind: SliceKind, options: ViewOptions, dims: Vec<usize> },
+    /// The worker will not cut this slice, and says why in words the page shows (attention
+    /// flow beyond its limit, a head out of range, no tokens left after the options, …). Asking
+    /// again gives the same answer, so the page does not.
+    SliceRefused { run: u64, kind: SliceKind, options: ViewOptions, message: String },
+    /// Head statistics over the corpus for run `run`: `done` of `total` sentences so far.
+    CorpusProgress { run: u64, done: usize, total: usize },
+    /// Download progress of model B (compare load `load`): the three files together once
+    /// their sizes are known.
+    CompareProgress { load: u64, file: String, all_received: u64, all_total: Option<u64> },
+    /// Model B is loaded.
+    CompareLoaded { load: u64, info: ModelInfo },
+    /// Run B is ready (slices name it as `other`).
+    CompareRan { id: u64, tokens: Vec<Token>, truncated: bool, shape: Shape, ms: f64 },
     /// Load `load` failed because the model host answered nothing (offline, DNS, refused, or
     /// not allowing cross-origin requests): the page can offer a model bundled with the site.
     Unreachable { load: u64, message: String },
@@ -310,5 +394,50 @@ mod tests {
         assert_eq!(SliceKind::QueryKey { layer: 0, head: 0 }.expected_len(&[3, 5, 32]), None);
         assert_eq!(head.expected_len(&[usize::MAX, 2]), None);
         assert!(!SliceKind::QueryKey { layer: 0, head: 0 }.uses_options());
+    }
+
+    #[test]
+    fn analysis_slices_have_their_lengths() {
+        let mean = Source::Fusion { fusion: Fusion::Mean, heads: vec![0, 2] };
+        assert_eq!(SliceKind::Matrix { layer: 1, source: mean.clone() }.expected_len(&[4, 4]), Some(16));
+        assert_eq!(SliceKind::Matrix { layer: 1, source: mean.clone() }.expected_len(&[1, 4, 4]), None);
+        let focus = SliceKind::Focus { layer: 0, source: mean, rows: vec![5], target: vec![7, 8] };
+        assert_eq!(focus.expected_len(&[11, 6, 12]), Some(2 * 11 + 2 * 72));
+        assert_eq!(focus.expected_len(&[11, 6]), None);
+        assert_eq!(SliceKind::HeadStats { corpus: true }.expected_len(&[6, 12, STAT_COLUMNS]), Some(720));
+        assert_eq!(SliceKind::HeadStats { corpus: false }.expected_len(&[6, 12, 9]), None);
+        let pair = SliceKind::CompareHead { other: 3, layer: 0, head: 1, layer_b: 0, head_b: 1 };
+        assert_eq!(pair.expected_len(&[3, 5, 5]), Some(75));
+        assert_eq!(pair.expected_len(&[2, 5, 5]), None);
+        assert_eq!(SliceKind::CompareHeads { other: 3 }.expected_len(&[2, 6, 12]), Some(144));
+        assert!(Source::Rollout { fusion: Fusion::Max, heads: vec![1] }.across_layers());
+        assert!(!Source::Head { head: 1 }.across_layers());
+    }
+
+    #[test]
+    fn analysis_and_compare_messages_round_trip() {
+        let source = ModelSource { hub: "http://h/models".into(), repo: "attention-viz/minilm-bank-finetuned".into(), revision: "main".into() };
+        for r in [
+            Request::Slice {
+                run: 2,
+                kind: SliceKind::Focus { layer: 3, source: Source::Flow { fusion: Fusion::Min, heads: vec![0, 5] }, rows: vec![1, 2], target: vec![] },
+                options: ViewOptions { hide_special: false, merge_words: true },
+            },
+            Request::LoadCompare { id: 1, source },
+            Request::RunCompare { id: 2, text: "bank".into(), pair: None, model_b: true },
+            Request::CloseCompare,
+        ] {
+            assert_eq!(Request::from_json(&r.to_json()).unwrap(), r);
+        }
+        let kind = SliceKind::Matrix { layer: 5, source: Source::Flow { fusion: Fusion::Mean, heads: vec![0] } };
+        for r in [
+            Response::SliceRefused { run: 1, kind, options: ViewOptions::default(), message: "too long".into() },
+            Response::CorpusProgress { run: 1, done: 3, total: 42 },
+            Response::CompareProgress { load: 1, file: "model.safetensors".into(), all_received: 5, all_total: Some(9) },
+            Response::CompareRan { id: 4, tokens: vec![], truncated: false, shape: Shape { layers: 6, heads: 12, seq: 0 }, ms: 1.0 },
+            Response::Error { stage: Stage::CompareRun, id: Some(4), message: "no model B".into() },
+        ] {
+            assert_eq!(Response::from_json(&r.to_json()).unwrap(), r);
+        }
     }
 }

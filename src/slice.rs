@@ -2,7 +2,17 @@
 //!
 //! The worker owns the `[layers, heads, seq, seq]` tensor; the page asks for a
 //! [`SliceKind`] with [`ViewOptions`] and receives only the floats it draws, laid out as each
-//! kind documents. Queries and keys need the engine itself, so the worker cuts those.
+//! kind documents. Queries and keys need the engine itself, and the corpus statistics and the
+//! compare slices need more than one run, so the worker cuts those with the functions here
+//! ([`run_stats`], [`compare_head`], [`compare_heads`]).
+
+mod aggregate;
+mod compare;
+mod stats;
+
+pub use aggregate::{chosen_units, flow_refusal, focus, head_after, source_matrix, Axis, Memo};
+pub use compare::{compare_axes, compare_head, compare_heads, Side};
+pub use stats::{decode_stats, encode_stats, run_stats, ROLES};
 
 use crate::analysis::{apply, apply_all, downsample, entropy, is_identity, units, ViewOptions};
 use crate::attention::Attention;
@@ -17,8 +27,14 @@ pub struct Slice {
 }
 
 /// Cuts `kind` out of `attention` (whose tokens are `tokens`), with `options` applied.
-/// [`SliceKind::QueryKey`] is not cut from attention and gives an error here.
-pub fn cut(attention: &Attention, tokens: &[Token], kind: SliceKind, options: ViewOptions) -> Result<Slice, String> {
+/// [`SliceKind::QueryKey`], the corpus statistics and the compare kinds are not cut from one
+/// run's attention and give an error here.
+pub fn cut(attention: &Attention, tokens: &[Token], kind: &SliceKind, options: ViewOptions) -> Result<Slice, String> {
+    cut_with(attention, tokens, kind, options, &mut Memo::default())
+}
+
+/// [`cut`], keeping what is worth keeping between requests (the latest rollout) in `memo`.
+pub fn cut_with(attention: &Attention, tokens: &[Token], kind: &SliceKind, options: ViewOptions, memo: &mut Memo) -> Result<Slice, String> {
     let shape = attention.shape();
     let n = shape.seq;
     if tokens.len() != n {
@@ -28,14 +44,32 @@ pub fn cut(attention: &Attention, tokens: &[Token], kind: SliceKind, options: Vi
     let identity = is_identity(&axis, n);
     let m = axis.len();
     let out_of_range = || format!("{kind:?} is out of range for this model ({} layers × {} heads)", shape.layers, shape.heads);
+    let ax = Axis { units: &axis, identity };
+    let (layers, heads) = (shape.layers, shape.heads);
     match kind {
+        SliceKind::Matrix { layer, source } => {
+            let data = source_matrix(attention, &ax, *layer, source, memo)?;
+            Ok(Slice { dims: vec![m, m], data })
+        }
+        SliceKind::Focus { layer, source, rows, target } => {
+            let data = focus(attention, &ax, *layer, source, rows, target, memo)?;
+            Ok(Slice { dims: vec![m, layers, heads], data })
+        }
+        SliceKind::HeadStats { corpus: false } => {
+            let stats = run_stats(attention, tokens, &ax)?;
+            let (dims, data) = encode_stats(&stats, layers, heads)?;
+            Ok(Slice { dims, data })
+        }
+        SliceKind::HeadStats { corpus: true } => Err("corpus statistics need the model, not one run's attention".into()),
+        SliceKind::CompareHead { .. } | SliceKind::CompareHeads { .. } => Err("a comparison needs two runs".into()),
         SliceKind::Head { layer, head } => {
-            let raw = attention.head(layer, head).ok_or_else(out_of_range)?;
+            let raw = attention.head(*layer, *head).ok_or_else(out_of_range)?;
             let data = if identity { raw.to_vec() } else { apply(raw, n, &axis) };
             Ok(Slice { dims: vec![m, m], data })
         }
         SliceKind::Layer { layer } => {
             let len = shape.heads * shape.head_len();
+            let layer = *layer;
             let raw = (layer < shape.layers)
                 .then(|| attention.data().get(layer * len..(layer + 1) * len))
                 .flatten()
@@ -45,7 +79,7 @@ pub fn cut(attention: &Attention, tokens: &[Token], kind: SliceKind, options: Vi
         }
         SliceKind::Thumbnails { side } => {
             let heads = shape.layers * shape.heads;
-            let s = m.min(side.max(1));
+            let s = m.min((*side).max(1));
             let mut data = Vec::with_capacity(heads * s * s + heads);
             let mut entropies = Vec::with_capacity(heads);
             for k in 0..heads {
@@ -108,15 +142,15 @@ mod tests {
     #[test]
     fn head_and_layer_slices_apply_the_options() {
         let (a, t) = sample();
-        let plain = cut(&a, &t, SliceKind::Head { layer: 1, head: 1 }, ViewOptions::default()).unwrap();
+        let plain = cut(&a, &t, &SliceKind::Head { layer: 1, head: 1 }, ViewOptions::default()).unwrap();
         assert_eq!(plain.dims, vec![4, 4]);
         assert_eq!(plain.data, a.head(1, 1).unwrap());
         // Merge "a ##b" and hide the specials: one unit, whose row renormalises to 1.
         let opts = ViewOptions { hide_special: true, merge_words: true };
-        let merged = cut(&a, &t, SliceKind::Head { layer: 1, head: 1 }, opts).unwrap();
+        let merged = cut(&a, &t, &SliceKind::Head { layer: 1, head: 1 }, opts).unwrap();
         assert_eq!(merged.dims, vec![1, 1]);
         assert!((merged.data[0] - 1.0).abs() < 1e-6);
-        let layer = cut(&a, &t, SliceKind::Layer { layer: 1 }, ViewOptions { hide_special: true, merge_words: false }).unwrap();
+        let layer = cut(&a, &t, &SliceKind::Layer { layer: 1 }, ViewOptions { hide_special: true, merge_words: false }).unwrap();
         assert_eq!(layer.dims, vec![2, 2, 2]);
         // Head 1, row "a": 0.5, 0.0 over (a, ##b) renormalised -> 1, 0; row "##b": 0.2, 0.3 -> 0.4, 0.6.
         let h1 = &layer.data[4..8];
@@ -128,7 +162,7 @@ mod tests {
     #[test]
     fn thumbnails_carry_downsampled_heads_and_entropies() {
         let (a, t) = sample();
-        let th = cut(&a, &t, SliceKind::Thumbnails { side: 2 }, ViewOptions::default()).unwrap();
+        let th = cut(&a, &t, &SliceKind::Thumbnails { side: 2 }, ViewOptions::default()).unwrap();
         assert_eq!(th.dims, vec![2, 2, 2, 2]);
         assert_eq!(th.data.len(), 2 * 2 * 4 + 4);
         // Uniform rows over 4 tokens: entropy ln 4; shrunk rows still sum to 1.
@@ -144,9 +178,9 @@ mod tests {
     fn bad_requests_are_errors() {
         let (a, t) = sample();
         let o = ViewOptions::default();
-        assert!(cut(&a, &t, SliceKind::Head { layer: 2, head: 0 }, o).is_err());
-        assert!(cut(&a, &t, SliceKind::Layer { layer: 9 }, o).is_err());
-        assert!(cut(&a, &t[..3], SliceKind::Head { layer: 0, head: 0 }, o).is_err());
-        assert!(cut(&a, &t, SliceKind::QueryKey { layer: 0, head: 0 }, o).is_err());
+        assert!(cut(&a, &t, &SliceKind::Head { layer: 2, head: 0 }, o).is_err());
+        assert!(cut(&a, &t, &SliceKind::Layer { layer: 9 }, o).is_err());
+        assert!(cut(&a, &t[..3], &SliceKind::Head { layer: 0, head: 0 }, o).is_err());
+        assert!(cut(&a, &t, &SliceKind::QueryKey { layer: 0, head: 0 }, o).is_err());
     }
 }

@@ -9,6 +9,11 @@
 //! sends progress that the page could mistake for the current load's; `Cancel` aborts it the
 //! same way and is answered by `Cancelled`. Model files come from Cache Storage when a previous
 //! visit saved them, else from the network, resumed and retried (`net::model_files`).
+//!
+//! The analysis views' slices (aggregates, token focus, head statistics) are cut here from
+//! the same run; the corpus statistics and the compare view's side B live in [`analysis`].
+
+mod analysis;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -25,7 +30,7 @@ use crate::net::cache::{estimate, ModelCache};
 use crate::net::model_files::{Failure, LoadEvent, ModelFiles, WeightSink};
 use crate::net::read_stream;
 use crate::protocol::{ModelInfo, ModelSource, Request, Response, SliceKind, Stage, MODEL_FILES};
-use crate::slice::{cut, Slice};
+use crate::slice::{cut_with, Memo, Slice};
 
 #[derive(Default)]
 struct State {
@@ -38,6 +43,12 @@ struct State {
     last_run: Option<(u64, Run)>,
     /// Queries and keys of one layer of the latest run (the neuron view flips between heads).
     qk: Option<(u64, usize, QueryKey)>,
+    /// The latest run's latest rollout (stepping through its layers computes it once).
+    memo: Memo,
+    /// The compare view's side B: model B and run B.
+    compare: analysis::Compare,
+    /// Head statistics over the built-in corpus, per model and options.
+    corpus: analysis::Corpus,
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -99,6 +110,9 @@ fn handle(state: &Rc<RefCell<State>>, req: Request) {
         }),
         Request::Run { id, text, pair } => run(state, id, &text, pair.as_deref()),
         Request::Slice { run, kind, options } => slice(state, run, kind, options),
+        Request::LoadCompare { id, source } => analysis::load_compare(state, id, source),
+        Request::RunCompare { id, text, pair, model_b } => analysis::run_compare(state, id, &text, pair.as_deref(), model_b),
+        Request::CloseCompare => analysis::close_compare(state),
         Request::Cancel { id } => cancel(state, id),
         Request::Storage => wasm_bindgen_futures::spawn_local(async { post(&storage_report(None).await) }),
         Request::DeleteCached { source } => wasm_bindgen_futures::spawn_local(async move {
@@ -147,6 +161,9 @@ fn begin_load(state: &Rc<RefCell<State>>, id: u64, controller: Option<AbortContr
     s.engine = None;
     s.last_run = None;
     s.qk = None;
+    s.memo = Memo::default();
+    // Run B may have come from the old main model (two texts); model B stays.
+    s.compare.forget_run();
 }
 
 /// Loads a model from files the user chose (`File`s, passed by reference: their bytes never
@@ -220,7 +237,7 @@ fn start_load(state: &Rc<RefCell<State>>, id: u64, source: ModelSource) {
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let signal = controller.as_ref().map(|c| c.signal());
-        let result = load(&source, id, signal.as_ref()).await;
+        let result = load(&source, id, signal.as_ref(), false).await;
         let mut s = state.borrow_mut();
         if s.load != id {
             return; // superseded: the page has moved on and expects nothing from this load
@@ -267,6 +284,7 @@ fn run(state: &Rc<RefCell<State>>, id: u64, text: &str, pair: Option<&str>) {
             let mut s = state.borrow_mut();
             s.last_run = Some((id, run));
             s.qk = None;
+            s.memo = Memo::default();
             drop(s);
             post(&resp);
         }
@@ -275,21 +293,34 @@ fn run(state: &Rc<RefCell<State>>, id: u64, text: &str, pair: Option<&str>) {
 }
 
 fn slice(state: &Rc<RefCell<State>>, run: u64, kind: SliceKind, options: ViewOptions) {
+    if kind == (SliceKind::HeadStats { corpus: true }) {
+        return analysis::corpus_slice(state, run, options);
+    }
     let result = {
         let mut s = state.borrow_mut();
         let s = &mut *s;
         match s.last_run.as_ref().filter(|(id, _)| *id == run) {
             // The page asked about a run that has been replaced: it no longer wants it.
             None => return,
-            Some((_, r)) => match kind {
-                SliceKind::QueryKey { layer, head } => query_key(s.engine.as_deref(), &mut s.qk, run, r, layer, head),
-                _ => cut(&r.attention, &r.encoded.tokens, kind, options),
+            Some((_, r)) => match &kind {
+                SliceKind::QueryKey { layer, head } => query_key(s.engine.as_deref(), &mut s.qk, run, r, *layer, *head),
+                SliceKind::CompareHead { .. } | SliceKind::CompareHeads { .. } => match s.compare.slice(r, &kind, options) {
+                    Some(result) => result,
+                    // Run B has been replaced: the page no longer wants this one.
+                    None => return,
+                },
+                _ => cut_with(&r.attention, &r.encoded.tokens, &kind, options, &mut s.memo),
             },
         }
     };
+    post_slice(run, kind, options, result);
+}
+
+/// Sends a slice, or the worker's reason for not cutting it.
+fn post_slice(run: u64, kind: SliceKind, options: ViewOptions, result: Result<Slice, String>) {
     match result {
         Ok(Slice { dims, data }) => post_with_data(&Response::Slice { run, kind, options, dims }, &data),
-        Err(message) => post(&Response::Error { stage: Stage::Slice, id: Some(run), message }),
+        Err(message) => post(&Response::SliceRefused { run, kind, options, message }),
     }
 }
 
@@ -323,9 +354,18 @@ fn query_key(
 /// broken one fails at once, not after 440 MB); the weights are read into tensors as they
 /// arrive, never held whole. A file read back from the cache that does not parse is evicted
 /// and downloaded again, once; files of a model that does not load are not kept.
-async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSignal>) -> Result<(Engine, ModelInfo), Failure> {
+/// `compare`: this is model B of the compare view (its progress goes out as
+/// [`Response::CompareProgress`]).
+async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSignal>, compare: bool) -> Result<(Engine, ModelInfo), Failure> {
     let t0 = now_ms();
-    let mut files = ModelFiles::new(source, signal, |ev| post_load_event(id, ev)).await;
+    let mut files = ModelFiles::new(source, signal, |ev| {
+        if compare {
+            analysis::post_compare_progress(id, ev);
+        } else {
+            post_load_event(id, ev);
+        }
+    })
+    .await;
     let config = parsed(&mut files, id, 0, Config::from_json).await?;
     let tokenizer = parsed(&mut files, id, 1, |b| TokenizerWrapper::from_json(b, config.max_tokens())).await?;
     let family = config.family;
@@ -337,7 +377,9 @@ async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSigna
         }
         Err(e) => return Err(e),
     };
-    post(&Response::Parsing { load: id });
+    if !compare {
+        post(&Response::Parsing { load: id });
+    }
     let weight_bytes = files.size(2).unwrap_or(0);
     match Engine::new(config, tokenizer, &checkpoint) {
         Ok(engine) => {

@@ -11,7 +11,7 @@ use super::theme::Theme;
 use super::views::ViewPanel;
 use super::download::DownloadDetails;
 use super::storage::{StoragePanel, UpdateNotice};
-use crate::catalog::{parse_bundled, Bundled};
+use crate::catalog::parse_bundled;
 
 /// Debounce for re-running while the user types.
 const RUN_DELAY: Duration = Duration::from_millis(300);
@@ -47,11 +47,12 @@ pub fn App() -> impl IntoView {
     let session =
         Session::new(params.source.clone(), params.explicit_model, params.text.clone(), params.pair.clone(), initial_theme());
     let (load, source, theme) = (session.load, session.source, session.theme);
-    let bundled = RwSignal::new(Vec::<Bundled>::new());
+    let bundled = session.bundled;
     let edit_generation = StoredValue::new(0u64);
 
     // Bundled models, if the site carries any.
     let models_url = site_models_url();
+    session.models_url.set(models_url.clone());
     {
         let index = format!("{models_url}/index.json");
         leptos::task::spawn_local(async move {

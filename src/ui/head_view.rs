@@ -3,18 +3,22 @@
 //! lines — drawn on an overlay that veils the base picture, so hover never redraws the base —
 //! and read its weights per head in the strip below.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, KeyboardEvent, MouseEvent};
 
 use super::canvas;
+use super::head_chips::HeadChips;
 use super::head_view_draw::{draw_base, draw_focus, draw_strip, Lines, LINE_BUDGET, MIN_WEIGHT};
-use super::selection::step;
+use super::selection::{step, SourceKind};
+use super::slices::SliceData;
 use super::session::Session;
 use super::tooltip::Tooltip;
 use crate::analysis::PairFilter;
 use crate::protocol::SliceKind;
-use crate::viz::{format_weight, head_colour, HeadViewLayout, Side, StripLayout};
+use crate::viz::{format_weight, HeadViewLayout, Side, StripLayout};
 
 const MAX_LABEL_PX: f64 = 120.0;
 
@@ -34,15 +38,35 @@ pub fn HeadView(session: Session) -> impl IntoView {
     let base_tick = RwSignal::new(0u64);
     // The weakest weight drawn when the line budget cut the faintest lines (for the caption).
     let budget_cut = RwSignal::new(None::<f32>);
-    let target = Memo::new(move |_| session.selection.with(|s| (s.layer, s.active_heads(), s.strongest, s.pair_filter)));
+    let target = Memo::new(move |_| session.selection.with(|s| (s.layer, s.active_heads(), s.strongest, s.pair_filter, s.source)));
+    // Each shown head, or one aggregate of the shown heads drawn as a single set of lines.
+    let kind = Memo::new(move |_| {
+        session.selection.with(|s| match s.source {
+            SourceKind::Head => SliceKind::Layer { layer: s.layer },
+            _ => SliceKind::Matrix { layer: s.layer, source: s.source() },
+        })
+    });
+    let refused = move || session.refusal(kind.get());
+    // A refusal is this run's answer too: the status must not wait for a picture.
+    Effect::new(move |_| {
+        if refused().is_some() {
+            session.mark_drawn();
+        }
+    });
     let focus = move || hover.get().or(pinned.get());
     let has_pair = move || session.axis.with(|a| a.iter().any(|u| u.segment == 1));
 
     // Base picture: every line of every shown head.
     Effect::new(move |_| {
         session.width_tick.track();
-        let (layer, heads, strongest, filter) = target.get();
-        let Some(slice) = session.slice(SliceKind::Layer { layer }) else { return };
+        let (layer, heads, strongest, filter, source) = target.get();
+        let Some(slice) = session.slice(kind.get()) else { return };
+        let palette = session.theme.get().palette();
+        let aggregate = source.is_aggregate().then_some((source.name(), palette.accent));
+        let (slice, heads) = match aggregate {
+            Some(_) => (Arc::new(SliceData { dims: [&[1][..], &slice.dims[..]].concat(), data: slice.data.clone() }), vec![0]),
+            None => (slice, heads),
+        };
         let (Some(canvas), Some(overlay)) = (canvas_ref.get(), overlay_ref.get()) else { return };
         let axis = session.axis.get();
         let m = axis.len();
@@ -68,9 +92,9 @@ pub fn HeadView(session: Session) -> impl IntoView {
             strongest,
             filter,
             cutoff: MIN_WEIGHT,
+            aggregate,
         };
         l.fit_budget();
-        let palette = session.theme.get().palette();
         let count = draw_base(&canvas, &l, palette);
         let overlay: HtmlCanvasElement = overlay.unchecked_into();
         let _ = canvas::prepare(&overlay, layout.width, layout.height);
@@ -79,6 +103,7 @@ pub fn HeadView(session: Session) -> impl IntoView {
             &[
                 ("data-n", m.to_string()),
                 ("data-layer", layer.to_string()),
+                ("data-source", source.name().to_string()),
                 ("data-heads", l.heads.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",")),
                 ("data-filter", filter.name().to_string()),
                 ("data-line-count", count.to_string()),
@@ -166,32 +191,14 @@ pub fn HeadView(session: Session) -> impl IntoView {
                 Side::From => (l.labels.get(f.1)?, l.labels.get(col)?),
                 Side::To => (l.labels.get(col)?, l.labels.get(f.1)?),
             };
-            Some(format!("head {h} · {from} → {to} : {}", format_weight(w)))
+            let who = l.aggregate.map_or_else(|| format!("head {h}"), |(name, _)| name.to_string());
+            Some(format!("{who} · {from} → {to} : {}", format_weight(w)))
         })
-    };
-
-    let heads_count = move || session.selection.with(|s| s.heads.len());
-    let chips = move || {
-        (0..heads_count())
-            .map(|h| {
-                let on = move || session.selection.with(|s| s.heads.get(h).copied().unwrap_or(false));
-                let c = head_colour(h);
-                view! {
-                    <button class="chip" data-testid=format!("head-chip-{h}") aria-pressed=move || on().to_string()
-                        class:off=move || !on()
-                        title="Click: show or hide this head. Double-click: only this head (again: all heads)."
-                        on:click=move |_| session.selection.update(|s| s.toggle_head(h))
-                        on:dblclick=move |_| session.selection.update(|s| s.solo_head(h))>
-                        <span class="swatch" style:background=c.css()></span>{h.to_string()}
-                    </button>
-                }
-            })
-            .collect_view()
     };
 
     view! {
         <div class="head-controls">
-            <div class="chips" role="group" aria-label="Heads">{chips}</div>
+            <HeadChips session=session/>
             <Show when=has_pair>
                 <label>"Sentences "<select data-testid="pair-filter" on:change=move |ev| {
                     let f = PairFilter::from_name(&event_target_value(&ev)).unwrap_or_default();
@@ -210,7 +217,10 @@ pub fn HeadView(session: Session) -> impl IntoView {
                 budget_cut.get().unwrap_or_default()
             )}</p>
         </Show>
-        <div class="head-area" on:mouseleave=move |_| hover.set(None)>
+        <Show when=move || refused().is_some()>
+            <p class="note error-note" data-testid="slice-refused">{move || refused().unwrap_or_default()}</p>
+        </Show>
+        <div class="head-area" class:hidden=move || refused().is_some() on:mouseleave=move |_| hover.set(None)>
         <div class="canvas-wrap" node_ref=wrap_ref tabindex="0" role="img" aria-label="Head view" on:keydown=on_key>
             <canvas data-testid="head-view" node_ref=canvas_ref
                 data-focus=move || focus().map(|(s, i)| format!("{}:{i}", s.name())).unwrap_or_default()

@@ -41,6 +41,9 @@ pub struct Lines {
     /// The weakest weight the base picture draws (at least [`MIN_WEIGHT`]; more when the line
     /// budget cuts the faintest lines).
     pub cutoff: f32,
+    /// An aggregate drawn as one "head" (`data` is then `[1, m, m]`): its short name for the
+    /// strip and its line colour, instead of a head's number and colour.
+    pub aggregate: Option<(&'static str, &'static str)>,
 }
 
 impl Lines {
@@ -77,6 +80,22 @@ impl Lines {
         }
     }
 
+    /// The colour of head `h`'s lines (or the aggregate's).
+    pub fn colour(&self, h: usize) -> String {
+        match self.aggregate {
+            Some((_, colour)) => colour.to_string(),
+            None => head_colour(h).css(),
+        }
+    }
+
+    /// The strip's row label of head `h` (or the aggregate's name).
+    fn row_label(&self, h: usize) -> String {
+        match self.aggregate {
+            Some((name, _)) => name.to_string(),
+            None => format!("H{h}"),
+        }
+    }
+
     /// Strokes the lines that pass `keep`, batched by head and opacity level; returns how many.
     fn stroke(&self, ctx: &Ctx, width: f64, min: f32, keep: impl Fn(usize, usize) -> bool) -> usize {
         let m = self.layout.n;
@@ -96,7 +115,7 @@ impl Lines {
                     }
                 }
             }
-            ctx.set_stroke_style_str(&head_colour(h).css());
+            ctx.set_stroke_style_str(&self.colour(h));
             for (level, segs) in buckets.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
                 ctx.set_global_alpha((level + 1) as f64 / LEVELS as f64);
                 ctx.begin_path();
@@ -226,10 +245,10 @@ pub fn draw_strip(strip: &HtmlCanvasElement, lines: StoredValue<Option<Lines>>, 
         ctx.set_text_align("right");
         for (r, (&h, row)) in l.heads.iter().zip(&values).enumerate() {
             let y = s.origin.1 + r as f64 * s.cell_h;
-            ctx.set_fill_style_str(&head_colour(h).css());
+            ctx.set_fill_style_str(&l.colour(h));
             ctx.fill_rect(s.origin.0 - 14.0, y + 2.0, 10.0, s.cell_h - 4.0);
             ctx.set_fill_style_str(palette.text);
-            let _ = ctx.fill_text(&format!("H{h}"), s.origin.0 - 18.0, y + s.cell_h / 2.0);
+            let _ = ctx.fill_text(&l.row_label(h), s.origin.0 - 18.0, y + s.cell_h / 2.0);
             for (c, w) in row.iter().enumerate() {
                 ctx.set_fill_style_str(&scale.colour(*w).css());
                 ctx.fill_rect(s.origin.0 + c as f64 * s.cell_w, y, s.cell_w - 1.0, s.cell_h - 1.0);

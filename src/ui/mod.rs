@@ -2,6 +2,7 @@
 //! components, the canvas drawing and the worker client exist only in the wasm build of the
 //! page (feature `page`).
 
+pub mod compare_state;
 pub mod local_files;
 pub mod selection;
 pub mod slices;
@@ -23,6 +24,8 @@ mod head_view_draw;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod heatmap;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod heatmap_draw;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod model_picker;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod model_view;
@@ -36,6 +39,27 @@ mod storage;
 mod tooltip;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod views;
+
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod bars;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod compare_session;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod compare_view;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod focus_view;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod head_chips;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod head_grid;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod heads_view;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod matrix;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod source_controls;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod stats_table;
 
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 pub use app::App;

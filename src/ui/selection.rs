@@ -1,7 +1,8 @@
 //! What the user is looking at, shared by every view: switching views keeps the layer, the
 //! heads, the focused token and the options (a plain type; the page holds it in one signal).
 
-use crate::analysis::{PairFilter, Strongest, ViewOptions};
+use crate::analysis::{Fusion, PairFilter, Strongest, ViewOptions};
+use crate::protocol::Source;
 
 /// The views of the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,10 +15,25 @@ pub enum ViewKind {
     Model,
     /// BertViz's neuron view: why a head attends where it does (q, k, q∘k, softmax).
     Neuron,
+    /// Token focus: where chosen tokens attend, who attends to them, and in which heads of
+    /// which layers they attend to a chosen target.
+    Focus,
+    /// Per-head statistics and role labels: a sortable table and a layers × heads grid.
+    Heads,
+    /// Two runs side by side (two texts, or two models) with their difference.
+    Compare,
 }
 
 impl ViewKind {
-    pub const ALL: [ViewKind; 4] = [ViewKind::Heatmap, ViewKind::Head, ViewKind::Model, ViewKind::Neuron];
+    pub const ALL: [ViewKind; 7] = [
+        ViewKind::Heatmap,
+        ViewKind::Head,
+        ViewKind::Model,
+        ViewKind::Neuron,
+        ViewKind::Focus,
+        ViewKind::Heads,
+        ViewKind::Compare,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -25,6 +41,9 @@ impl ViewKind {
             ViewKind::Head => "head",
             ViewKind::Model => "model",
             ViewKind::Neuron => "neuron",
+            ViewKind::Focus => "focus",
+            ViewKind::Heads => "heads",
+            ViewKind::Compare => "compare",
         }
     }
 
@@ -34,11 +53,71 @@ impl ViewKind {
             ViewKind::Head => "Head view",
             ViewKind::Model => "Model view",
             ViewKind::Neuron => "Neuron view",
+            ViewKind::Focus => "Token focus",
+            ViewKind::Heads => "Head statistics",
+            ViewKind::Compare => "Compare",
         }
+    }
+
+    /// Whether the view draws a matrix from the "source" selector (a head or an aggregate).
+    pub fn uses_source(self) -> bool {
+        matches!(self, ViewKind::Heatmap | ViewKind::Head | ViewKind::Focus)
     }
 
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.name() == s)
+    }
+}
+
+/// What the heatmap, the head view and the token focus draw for the selected layer: one head,
+/// a fusion of the chosen heads, or an aggregate across layers (Abnar & Zuidema 2020).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SourceKind {
+    /// The selected head (the head view: each shown head).
+    #[default]
+    Head,
+    Mean,
+    Max,
+    Min,
+    /// Attention rollout of the mean of the chosen heads, through layers 0..=layer.
+    Rollout,
+    /// Attention flow of the mean of the chosen heads, through layers 0..=layer.
+    Flow,
+}
+
+impl SourceKind {
+    pub const ALL: [SourceKind; 6] =
+        [SourceKind::Head, SourceKind::Mean, SourceKind::Max, SourceKind::Min, SourceKind::Rollout, SourceKind::Flow];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Head => "head",
+            SourceKind::Mean => "mean",
+            SourceKind::Max => "max",
+            SourceKind::Min => "min",
+            SourceKind::Rollout => "rollout",
+            SourceKind::Flow => "flow",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceKind::Head => "single head",
+            SourceKind::Mean => "mean of heads",
+            SourceKind::Max => "max of heads",
+            SourceKind::Min => "min of heads",
+            SourceKind::Rollout => "rollout (across layers)",
+            SourceKind::Flow => "flow (across layers)",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// Whether this is an aggregate of several heads (the head set matters).
+    pub fn is_aggregate(self) -> bool {
+        self != SourceKind::Head
     }
 }
 
@@ -57,6 +136,12 @@ pub struct Selection {
     pub options: ViewOptions,
     pub strongest: Strongest,
     pub pair_filter: PairFilter,
+    /// What the heatmap, head view and token focus draw (a head or an aggregate).
+    pub source: SourceKind,
+    /// The token focus' chosen tokens, as indices into the run's tokens (summed).
+    pub focus: Vec<usize>,
+    /// The token focus' target tokens (the relation grid's "to").
+    pub target: Vec<usize>,
 }
 
 impl Default for Selection {
@@ -70,6 +155,9 @@ impl Default for Selection {
             options: ViewOptions::default(),
             strongest: Strongest::All,
             pair_filter: PairFilter::All,
+            source: SourceKind::Head,
+            focus: Vec::new(),
+            target: Vec::new(),
         }
     }
 }
@@ -85,10 +173,46 @@ impl Selection {
         }
     }
 
-    /// Fits the focused token to a run of `n` tokens.
+    /// Fits the focused token (and the token focus' choices) to a run of `n` tokens.
     pub fn fit_run(&mut self, n: usize) {
         if self.token.is_some_and(|t| t >= n) {
             self.token = None;
+        }
+        self.focus.retain(|&t| t < n);
+        self.target.retain(|&t| t < n);
+    }
+
+    /// The protocol's source for `kind` with this selection's head and head set; `head`
+    /// overrides the selected head (the head view draws each shown head).
+    pub fn source_for(&self, kind: SourceKind, head: usize) -> Source {
+        let heads = self.active_heads();
+        match kind {
+            SourceKind::Head => Source::Head { head },
+            SourceKind::Mean => Source::Fusion { fusion: Fusion::Mean, heads },
+            SourceKind::Max => Source::Fusion { fusion: Fusion::Max, heads },
+            SourceKind::Min => Source::Fusion { fusion: Fusion::Min, heads },
+            SourceKind::Rollout => Source::Rollout { fusion: Fusion::Mean, heads },
+            SourceKind::Flow => Source::Flow { fusion: Fusion::Mean, heads },
+        }
+    }
+
+    /// The selected source (see [`Selection::source_for`]).
+    pub fn source(&self) -> Source {
+        self.source_for(self.source, self.head)
+    }
+
+    /// Toggles the tokens of one unit (its members) in the token focus' choice (`target`:
+    /// the target instead).
+    pub fn toggle_focus(&mut self, members: &[usize], target: bool) {
+        let set = if target { &mut self.target } else { &mut self.focus };
+        if members.iter().all(|m| set.contains(m)) {
+            set.retain(|t| !members.contains(t));
+        } else {
+            set.extend(members.iter().filter(|m| !set.contains(m)).copied().collect::<Vec<_>>());
+            set.sort_unstable();
+        }
+        if !target {
+            self.token = self.focus.first().copied();
         }
     }
 
@@ -176,6 +300,35 @@ mod tests {
         assert_eq!(s.token, Some(30));
         s.fit_run(12);
         assert_eq!(s.token, None);
+    }
+
+    #[test]
+    fn sources_and_focus_choices() {
+        let mut s = Selection::default();
+        s.fit_model(6, 4);
+        s.head = 2;
+        assert_eq!(s.source(), Source::Head { head: 2 });
+        s.toggle_head(1);
+        s.source = SourceKind::Max;
+        assert_eq!(s.source(), Source::Fusion { fusion: Fusion::Max, heads: vec![0, 2, 3] });
+        s.source = SourceKind::Flow;
+        assert_eq!(s.source(), Source::Flow { fusion: Fusion::Mean, heads: vec![0, 2, 3] });
+        assert_eq!(s.source_for(SourceKind::Head, 3), Source::Head { head: 3 });
+        for k in SourceKind::ALL {
+            assert_eq!(SourceKind::from_name(k.name()), Some(k));
+        }
+        assert!(SourceKind::Rollout.is_aggregate() && !SourceKind::Head.is_aggregate());
+        assert!(ViewKind::Focus.uses_source() && !ViewKind::Compare.uses_source());
+        // A merged word toggles as one; the focus' first token is the shared focused token.
+        s.toggle_focus(&[7, 8], false);
+        s.toggle_focus(&[2], false);
+        assert_eq!((s.focus.clone(), s.token), (vec![2, 7, 8], Some(2)));
+        s.toggle_focus(&[7, 8], false);
+        assert_eq!(s.focus, [2]);
+        s.toggle_focus(&[9], true);
+        assert_eq!((s.target.clone(), s.token), (vec![9], Some(2)));
+        s.fit_run(5);
+        assert_eq!((s.focus.clone(), s.target.clone()), (vec![2], vec![]));
     }
 
     #[test]

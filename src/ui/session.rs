@@ -10,11 +10,13 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use super::client::EngineClient;
+use super::compare_session::CompareSession;
 use super::selection::Selection;
 use super::slices::{RunQueue, SliceCache, SliceData, SliceKey};
 use super::state::{DownloadStats, LoadState, RunView, ShellState, StorageView};
 use super::theme::Theme;
 use crate::analysis::{units, Unit};
+use crate::catalog::Bundled;
 use crate::protocol::{ModelSource, Origin, Request, Response, SliceKind, Stage, MODEL_FILES};
 
 /// The `hub` of a model loaded from local files.
@@ -64,6 +66,13 @@ pub struct Session {
     pub drawn: RwSignal<Option<u64>>,
     /// The token axis of the current run under the current options.
     pub axis: Memo<Vec<Unit>>,
+    /// Head statistics over the corpus: sentences done of all, while the worker runs them.
+    pub corpus: RwSignal<Option<(usize, usize)>>,
+    /// The compare view's side B.
+    pub compare: CompareSession,
+    /// Models bundled with the site (`models/index.json`), and where they are served.
+    pub bundled: RwSignal<Vec<Bundled>>,
+    pub models_url: RwSignal<String>,
     load_id: StoredValue<u64>,
     worker_ready: StoredValue<bool>,
     queue: StoredValue<RunQueue>,
@@ -104,6 +113,10 @@ impl Session {
             requests: RwSignal::new(0),
             drawn: RwSignal::new(None),
             axis,
+            corpus: RwSignal::new(None),
+            compare: CompareSession::new(),
+            bundled: RwSignal::new(Vec::new()),
+            models_url: RwSignal::new(String::new()),
             load_id: StoredValue::new(1),
             worker_ready: StoredValue::new(false),
             queue: StoredValue::new(RunQueue::default()),
@@ -125,7 +138,7 @@ impl Session {
         }
     }
 
-    fn send(self, req: &Request) {
+    pub(super) fn send(self, req: &Request) {
         self.client.with_value(|c| {
             if let Some(c) = c {
                 c.send(req);
@@ -145,6 +158,8 @@ impl Session {
         self.busy.set(false);
         self.queue.update_value(RunQueue::reset);
         self.cache.update_value(|c| c.keep_only_run(0));
+        self.corpus.set(None);
+        self.compare.forget_run();
         self.notes.set(Vec::new());
         self.unreachable.set(false);
         self.load.set(state);
@@ -242,11 +257,20 @@ impl Session {
         if let Some(found) = self.cache.try_update_value(|c| c.get(&key)).flatten() {
             return Some(found);
         }
-        if self.cache.try_update_value(|c| c.need(key)).unwrap_or(false) {
+        if self.cache.try_update_value(|c| c.need(key.clone())).unwrap_or(false) {
             self.requests.update(|r| *r += 1);
-            self.send(&Request::Slice { run, kind, options: key.options });
+            self.send(&Request::Slice { run, kind: key.kind, options: key.options });
         }
         None
+    }
+
+    /// Why the worker declined the slice `kind` of the current run under the current options,
+    /// if it did. Reactive like [`Session::slice`].
+    pub fn refusal(self, kind: SliceKind) -> Option<String> {
+        self.slice_tick.track();
+        let run = self.run.with(|r| r.as_ref().map(|r| r.id))?;
+        let key = SliceKey::new(run, kind, self.selection.with(|s| s.options));
+        self.cache.with_value(|c| c.refusal(&key))
     }
 
     /// A view finished drawing the current run.
@@ -338,8 +362,9 @@ impl Session {
                 self.after_run(waiting);
             }
             Response::Slice { run, kind, options, dims } => {
+                let expected = kind.expected_len(&dims);
                 let key = SliceKey::new(run, kind, options);
-                let Some(data) = data.filter(|d| kind.expected_len(&dims) == Some(d.len())) else {
+                let Some(data) = data.filter(|d| expected == Some(d.len())) else {
                     self.cache.update_value(|c| c.failed(&key));
                     return;
                 };
@@ -347,6 +372,26 @@ impl Session {
                     self.slice_tick.update(|t| *t += 1);
                 }
             }
+            Response::SliceRefused { run, kind, options, message } => {
+                // The analysis views show their own refusals; the first four views show the
+                // panel's note, as for any other failed slice.
+                let panel_note = matches!(kind, SliceKind::Head { .. } | SliceKind::Layer { .. } | SliceKind::Thumbnails { .. } | SliceKind::QueryKey { .. });
+                if self.cache.try_update_value(|c| c.refuse(SliceKey::new(run, kind, options), message.clone())).unwrap_or(false) {
+                    if panel_note {
+                        self.slice_error.set(Some(message));
+                    }
+                    self.slice_tick.update(|t| *t += 1);
+                }
+            }
+            Response::CorpusProgress { run, done, total } => {
+                if self.run.with_untracked(|r| r.as_ref().map(|r| r.id)) == Some(run) {
+                    self.corpus.set((done < total).then_some((done, total)));
+                }
+            }
+            resp @ (Response::CompareProgress { .. }
+            | Response::CompareLoaded { .. }
+            | Response::CompareRan { .. }
+            | Response::Error { stage: Stage::CompareLoad | Stage::CompareRun, .. }) => self.compare.on_message(self, resp),
             Response::Error { stage: Stage::Load, id, message } => {
                 if id.is_none() || id == Some(current_load) {
                     self.busy.set(false);
@@ -379,6 +424,7 @@ impl Session {
 
     fn on_crash(self, message: String) {
         self.crashed.set(true);
+        self.compare.forget_all();
         self.busy.set(false);
         self.queue.update_value(RunQueue::reset);
         self.load.set(LoadState::Failed(format!(

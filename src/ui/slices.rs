@@ -11,7 +11,7 @@ use crate::analysis::ViewOptions;
 use crate::protocol::SliceKind;
 
 /// What identifies a slice: the run, the kind and the options that shaped it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SliceKey {
     pub run: u64,
     pub kind: SliceKind,
@@ -39,6 +39,8 @@ pub struct SliceCache {
     entries: HashMap<SliceKey, Arc<SliceData>>,
     order: VecDeque<SliceKey>,
     pending: HashSet<SliceKey>,
+    /// Slices the worker declined, with its reason (asking again gives the same answer).
+    refused: HashMap<SliceKey, String>,
     bytes: usize,
     budget: usize,
     /// Requests sent so far (the page shows it as `data-slice-requests` for the tests).
@@ -51,13 +53,21 @@ impl SliceCache {
     pub const DEFAULT_BUDGET: usize = 256 << 20;
 
     pub fn new(budget: usize) -> Self {
-        Self { entries: HashMap::new(), order: VecDeque::new(), pending: HashSet::new(), bytes: 0, budget, requests: 0 }
+        Self {
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+            pending: HashSet::new(),
+            refused: HashMap::new(),
+            bytes: 0,
+            budget,
+            requests: 0,
+        }
     }
 
     /// Whether the caller must send a request for `key`: true the first time a slice that is
     /// neither cached nor already requested is needed (it is then marked as requested).
     pub fn need(&mut self, key: SliceKey) -> bool {
-        if self.entries.contains_key(&key) || self.pending.contains(&key) {
+        if self.entries.contains_key(&key) || self.pending.contains(&key) || self.refused.contains_key(&key) {
             return false;
         }
         self.pending.insert(key);
@@ -71,7 +81,7 @@ impl SliceCache {
             return false;
         }
         self.bytes += slice.data.len() * 4;
-        self.entries.insert(key, Arc::new(slice));
+        self.entries.insert(key.clone(), Arc::new(slice));
         self.order.push_back(key);
         while self.bytes > self.budget && self.order.len() > 1 {
             let Some(old) = self.order.pop_front() else { break };
@@ -87,6 +97,21 @@ impl SliceCache {
         self.pending.remove(key);
     }
 
+    /// The worker declined `key` (and would again): keep its reason, never ask again. Answers
+    /// nobody asked for are dropped.
+    pub fn refuse(&mut self, key: SliceKey, message: String) -> bool {
+        if !self.pending.remove(&key) {
+            return false;
+        }
+        self.refused.insert(key, message);
+        true
+    }
+
+    /// Why the worker declined `key`, if it did.
+    pub fn refusal(&self, key: &SliceKey) -> Option<String> {
+        self.refused.get(key).cloned()
+    }
+
     /// A failed slice of `run` (the worker names only the run): forget every pending request
     /// of that run.
     pub fn failed_run(&mut self, run: u64) {
@@ -98,7 +123,7 @@ impl SliceCache {
         let found = self.entries.get(key).cloned()?;
         if let Some(pos) = self.order.iter().position(|k| k == key) {
             self.order.remove(pos);
-            self.order.push_back(*key);
+            self.order.push_back(key.clone());
         }
         Some(found)
     }
@@ -108,6 +133,7 @@ impl SliceCache {
         self.entries.retain(|k, _| k.run == run);
         self.order.retain(|k| k.run == run);
         self.pending.retain(|k| k.run == run);
+        self.refused.retain(|k, _| k.run == run);
         self.bytes = self.entries.values().map(|e| e.data.len() * 4).sum();
     }
 
@@ -199,9 +225,22 @@ mod tests {
     fn options_only_key_the_kinds_they_change() {
         let o = ViewOptions { hide_special: true, merge_words: true };
         let qk = SliceKind::QueryKey { layer: 0, head: 1 };
-        assert_eq!(SliceKey::new(1, qk, o), SliceKey::new(1, qk, ViewOptions::default()));
+        assert_eq!(SliceKey::new(1, qk.clone(), o), SliceKey::new(1, qk, ViewOptions::default()));
         let h = SliceKind::Head { layer: 0, head: 1 };
-        assert_ne!(SliceKey::new(1, h, o), SliceKey::new(1, h, ViewOptions::default()));
+        assert_ne!(SliceKey::new(1, h.clone(), o), SliceKey::new(1, h, ViewOptions::default()));
+    }
+
+    #[test]
+    fn refusals_are_kept_and_not_asked_again() {
+        let mut c = SliceCache::new(1 << 20);
+        assert!(!c.refuse(key(1, 0), "never asked".into()), "an answer nobody asked for");
+        assert!(c.need(key(1, 0)));
+        assert!(c.refuse(key(1, 0), "too long".into()));
+        assert_eq!(c.refusal(&key(1, 0)).as_deref(), Some("too long"));
+        assert!(!c.need(key(1, 0)), "a refused slice is not asked for again");
+        assert!(c.get(&key(1, 0)).is_none());
+        c.keep_only_run(2);
+        assert_eq!(c.refusal(&key(1, 0)), None, "a new run forgets the old refusals");
     }
 
     #[test]

@@ -3,11 +3,15 @@
 
 use leptos::prelude::*;
 
+use super::compare_view::CompareView;
+use super::focus_view::FocusView;
 use super::head_view::HeadView;
+use super::heads_view::HeadsView;
+use super::source_controls::SourceControls;
 use super::heatmap::{HeatmapView, ScaleMode};
 use super::model_view::ModelView;
 use super::neuron_view::NeuronView;
-use super::selection::ViewKind;
+use super::selection::{SourceKind, ViewKind};
 use super::session::Session;
 use super::state::LoadState;
 use crate::analysis::Strongest;
@@ -40,6 +44,14 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
         _ => (0, 0),
     };
     let set_filter = move || sel.update(|s| s.strongest = strongest(filter_mode.get_untracked(), filter_value.get_untracked()));
+    let source = Memo::new(move |_| sel.with(|s| s.source));
+    // Which controls each view uses.
+    let no_layer = move || matches!(view.get(), ViewKind::Model | ViewKind::Heads);
+    let no_head = move || match view.get() {
+        ViewKind::Model | ViewKind::Head | ViewKind::Heads => true,
+        v => v.uses_source() && source.get() != SourceKind::Head,
+    };
+    let no_filter = move || !matches!(view.get(), ViewKind::Heatmap | ViewKind::Head | ViewKind::Model);
 
     let tabs = ViewKind::ALL
         .into_iter()
@@ -88,9 +100,11 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
             data-run-id=move || session.run.with(|r| r.as_ref().map(|r| r.id.to_string()).unwrap_or_default())>
             <div class="tabs" role="tablist">{tabs}</div>
             <div class="view-controls">
-                <label class:hidden=move || view.get() == ViewKind::Model>"Layer "<select data-testid="layer-select"
+                <label class:hidden=no_layer>"Layer "<select data-testid="layer-select"
+                    prop:value=move || sel.with(|s| s.layer.to_string())
                     on:change=move |ev| sel.update(|s| s.layer = event_target_value(&ev).parse().unwrap_or(0))>{layer_options}</select></label>
-                <label class:hidden=move || matches!(view.get(), ViewKind::Model | ViewKind::Head)>"Head "<select data-testid="head-select"
+                <label class:hidden=no_head>"Head "<select data-testid="head-select"
+                    prop:value=move || sel.with(|s| s.head.to_string())
                     on:change=move |ev| sel.update(|s| s.head = event_target_value(&ev).parse().unwrap_or(0))>{head_options}</select></label>
                 <label class:hidden=move || view.get() != ViewKind::Heatmap>"Colour scale "<select data-testid="scale-select" on:change=move |ev| {
                     scale_mode.set(if event_target_value(&ev) == "unit" { ScaleMode::Unit } else { ScaleMode::HeadMax })
@@ -104,7 +118,7 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                 <label class="check" class:hidden=move || view.get() == ViewKind::Neuron><input type="checkbox" data-testid="opt-merge-words"
                     prop:checked=move || sel.with(|s| s.options.merge_words)
                     on:change=move |ev| sel.update(|s| s.options.merge_words = event_target_checked(&ev))/>"Merge word pieces"</label>
-                <label class:hidden=move || view.get() == ViewKind::Neuron>"Show "<select data-testid="opt-filter" on:change=move |ev| {
+                <label class:hidden=no_filter>"Show "<select data-testid="opt-filter" on:change=move |ev| {
                     let (mode, value) = match event_target_value(&ev).as_str() {
                         "topk" => (FilterMode::TopK, 3.0),
                         "min" => (FilterMode::MinWeight, 0.1),
@@ -118,7 +132,7 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                     <option value="topk">"top k per row"</option>
                     <option value="min">"weights ≥ threshold"</option>
                 </select></label>
-                <label class:hidden=move || filter_mode.get() == FilterMode::All || view.get() == ViewKind::Neuron>
+                <label class:hidden=move || filter_mode.get() == FilterMode::All || no_filter()>
                     <input type="range" data-testid="opt-filter-value" min=min max=max step=step
                         prop:value=move || filter_value.get().to_string()
                         on:input=move |ev| { filter_value.set(event_target_value(&ev).parse().unwrap_or(0.0)); set_filter(); }/>
@@ -129,6 +143,7 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                     }}</span>
                 </label>
             </div>
+            <SourceControls session=session/>
             <Show when=move || weight_groups().is_some()>
                 <p class="note" data-testid="shared-layers-note">{move || {
                     let sets = weight_groups().map(|mut g| { g.sort_unstable(); g.dedup(); g.len() }).unwrap_or(1);
@@ -149,6 +164,9 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                 ViewKind::Head => view! { <HeadView session=session/> }.into_any(),
                 ViewKind::Model => view! { <ModelView session=session/> }.into_any(),
                 ViewKind::Neuron => view! { <NeuronView session=session/> }.into_any(),
+                ViewKind::Focus => view! { <FocusView session=session/> }.into_any(),
+                ViewKind::Heads => view! { <HeadsView session=session/> }.into_any(),
+                ViewKind::Compare => view! { <CompareView session=session/> }.into_any(),
             }}
         </section>
     }

@@ -1,6 +1,7 @@
 //! Pure layout and colour maths for the canvas views (natively tested); the drawing itself is
 //! a thin layer in `ui`.
 
+mod bars;
 mod colour;
 mod head_view;
 mod heatmap;
@@ -12,7 +13,8 @@ mod palette;
 pub mod png;
 pub mod svg;
 
-pub use colour::{ColourScale, Rgb};
+pub use colour::{ColourScale, DivergingScale, Rgb};
+pub use bars::BarsLayout;
 pub use head_view::{HeadViewLayout, Side, StripLayout};
 pub use heatmap::{HeatmapLayout, Rect};
 pub use palette::{head_colour, HEAD_COLOURS};
