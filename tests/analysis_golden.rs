@@ -283,3 +283,46 @@ fn flow_timing_on_real_inputs() {
         );
     }
 }
+
+/// The page's slices (`slice::cut`, what the worker sends) on the engine's run of `bank`: the
+/// rollout and max-fusion matrices, the flow, the token focus and the head statistics equal
+/// NumPy's, and flow beyond its limit is refused with the limit.
+#[test]
+fn page_slices_of_bank_match_numpy() {
+    use attention_viz::analysis::ViewOptions;
+    use attention_viz::protocol::{SliceKind, Source};
+    use attention_viz::slice::{cut, decode_stats};
+
+    let g = golden("bank");
+    let a = analysis("bank");
+    let run = engine().run(&g.text, None).unwrap();
+    let (attn, tokens) = (&run.attention, &run.encoded.tokens);
+    let [l, h, n, _] = a.shape;
+    let o = ViewOptions::default();
+    let all: Vec<usize> = (0..h).collect();
+    let matrix = |layer: usize, source: Source| cut(attn, tokens, &SliceKind::Matrix { layer, source }, o).unwrap().data;
+    for layer in 0..l {
+        let r = matrix(layer, Source::Rollout { fusion: Fusion::Mean, heads: all.clone() });
+        check(&format!("rollout slice layer {layer}"), &r, &a.values["rollout_mean"][layer * n * n..(layer + 1) * n * n], AGG_TOL);
+        let m = matrix(layer, Source::Fusion { fusion: Fusion::Max, heads: all.clone() });
+        check(&format!("max slice layer {layer}"), &m, &a.values["fusion_max"][layer * n * n..(layer + 1) * n * n], AGG_TOL);
+    }
+    let f = matrix(2, Source::Flow { fusion: Fusion::Mean, heads: all.clone() });
+    check("flow slice through layer 2", &f, &a.values["flow_upto2"], FLOW_TOL);
+    let rel = a.relation.as_ref().unwrap();
+    let focus = SliceKind::Focus { layer: 0, source: Source::Head { head: 0 }, rows: rel.from.clone(), target: rel.to.clone() };
+    let s = cut(attn, tokens, &focus, o).unwrap();
+    assert_eq!(s.dims, [n, l, h]);
+    check("focus slice relation grid", &s.data[2 * n..2 * n + l * h], &rel.grid, AGG_TOL);
+    let s = cut(attn, tokens, &SliceKind::HeadStats { corpus: false }, o).unwrap();
+    let decoded = decode_stats(&s.dims, &s.data).unwrap();
+    let stats: Vec<HeadStats> = decoded.iter().map(|(s, _)| *s).collect();
+    check_stats("stats slice", &stats, &a.stats, STATS_TOL);
+    assert_eq!(decoded.iter().map(|(_, r)| *r).collect::<Vec<_>>(), a.roles, "roles in the stats slice");
+    // 40 tokens through 6 layers exceed the limit (39): refused, not computed.
+    let long = engine().run(&["bank"; 38].join(" "), None).unwrap();
+    assert_eq!(long.attention.shape().seq, 40);
+    let kind = SliceKind::Matrix { layer: l - 1, source: Source::Flow { fusion: Fusion::Mean, heads: all } };
+    let e = cut(&long.attention, &long.encoded.tokens, &kind, o).unwrap_err();
+    assert!(e.contains("limit is 39 tokens through 6 layers"), "{e}");
+}

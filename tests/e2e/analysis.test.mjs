@@ -320,6 +320,15 @@ describe('analysis views (dist/ in headless Chromium, checked against the golden
     assert.equal(await page.locator(tid('focus-token-0')).textContent(), 'he', 'the specials cannot be chosen when hidden');
     await page.locator(tid('opt-hide-special')).setChecked(false);
     await waitValues(tid('focus-bars-to'), n, 'bars with every token again');
+    // A click on the relation's strongest head opens it: the bars follow.
+    const [bl, bh] = [Math.floor(best / g.heads), best % g.heads];
+    await hoverGridCell(tid('focus-grid'), tid('focus-grid-tooltip'), bl, bh, 'relation grid');
+    await page.mouse.down();
+    await page.mouse.up();
+    await waitInPage(page, desk.watcher, ([s, l, h]) => document.querySelector(s)?.dataset.layer === String(l) && document.querySelector(s)?.dataset.head === String(h), [SEL.panel, bl, bh]);
+    const bm = headMatrix(g, bl, bh);
+    const strongest = await waitValues(tid('focus-bars-to'), n, 'bars of the strongest head', (v) => Math.abs(v[deposit] - bm[bank * n + deposit]) < 1e-3);
+    assertAllClose(strongest, row(bm, n, bank), VALUE_TOL, `bars: bank's row of layer ${bl} head ${bh}`);
     await screenshot('focus');
     noErrors('token focus');
   });
