@@ -58,6 +58,25 @@ impl Encoded {
 /// The label of a token that stands for a space alone.
 const SPACE: &str = "\u{2423}";
 
+impl Token {
+    /// A token for unit tests elsewhere in the crate: `text` as written, in sentence A unless
+    /// `special`, of word `word`.
+    #[cfg(test)]
+    pub(crate) fn for_test(text: &str, special: bool, word: Option<u32>) -> Self {
+        Self {
+            text: text.into(),
+            id: 0,
+            type_id: 0,
+            sequence: if special { None } else { Some(0) },
+            start: 0,
+            end: 0,
+            special,
+            word,
+            label: String::new(),
+        }
+    }
+}
+
 /// A `tokenizers::Tokenizer` set up for one model.
 pub struct TokenizerWrapper {
     inner: Tokenizer,

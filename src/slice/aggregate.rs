@@ -205,17 +205,7 @@ mod tests {
     use crate::model::Token;
 
     fn token(text: &str, special: bool, word: Option<u32>) -> Token {
-        Token {
-            text: text.into(),
-            id: 0,
-            type_id: 0,
-            sequence: if special { None } else { Some(0) },
-            start: 0,
-            end: 0,
-            special,
-            word,
-            label: String::new(),
-        }
+        Token::for_test(text, special, word)
     }
 
     /// Three layers × two heads over `[CLS] a ##b c [SEP]`, seeded softmax-like rows.

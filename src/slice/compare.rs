@@ -95,17 +95,7 @@ mod tests {
     use crate::attention::Shape;
 
     fn token(text: &str, special: bool, word: Option<u32>) -> Token {
-        Token {
-            text: text.into(),
-            id: 0,
-            type_id: 0,
-            sequence: if special { None } else { Some(0) },
-            start: 0,
-            end: 0,
-            special,
-            word,
-            label: String::new(),
-        }
+        Token::for_test(text, special, word)
     }
 
     fn run(words: &[&str], layers: usize, heads: usize, salt: u64) -> (Attention, Vec<Token>) {
