@@ -6,6 +6,9 @@ use serde::Serialize;
 use crate::attention::Attention;
 use crate::model::{QueryKey, Token};
 
+mod page;
+pub use page::{export_files, ExportFile};
+
 /// Nested `[layer][head][row]` slices of a flat row-major tensor.
 type Nested<'a> = Vec<Vec<Vec<&'a [f32]>>>;
 

@@ -159,6 +159,42 @@ pub enum Request {
     RunCompare { id: u64, text: String, pair: Option<String>, model_b: bool },
     /// The compare view closed: drop model B and run B (memory).
     CloseCompare,
+    /// A file of run `run` to download (the command line's formats): answered by one or more
+    /// [`Response::Export`] (`.npy` also sends its `.tokens.json`), or an error of
+    /// [`Stage::Export`]. `model`, `text` and `pair` label the JSON documents.
+    Export { run: u64, what: ExportKind, model: String, text: String, pair: Option<String> },
+}
+
+/// Which view an SVG export draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SvgView {
+    Heatmap,
+    Head,
+    Model,
+}
+
+/// What [`Request::Export`] asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ExportKind {
+    /// The attention and tokens as JSON (`attention-export --format json`).
+    Json,
+    /// `attention.npy` (float32 `[layers, heads, seq, seq]`) and `attention.tokens.json`.
+    Npy,
+    /// One view as SVG, under the view options: the heatmap of `source` at `layer`, the head
+    /// view of `heads` at `layer`, or the model view. `top_k` / `min_weight`: the display
+    /// filter; `width`: the page's layout width; `png`: the page rasterises it at this scale.
+    Svg {
+        view: SvgView,
+        layer: usize,
+        source: Source,
+        heads: Vec<usize>,
+        options: ViewOptions,
+        dark: bool,
+        width: f64,
+        top_k: Option<usize>,
+        min_weight: Option<f32>,
+        png: Option<u32>,
+    },
 }
 
 /// Which request an error answers.
@@ -171,6 +207,8 @@ pub enum Stage {
     CompareLoad,
     /// [`Request::RunCompare`] (id = its id).
     CompareRun,
+    /// [`Request::Export`] (id = its run id).
+    Export,
 }
 
 /// A summary of the loaded model for the page.
@@ -286,6 +324,8 @@ pub enum Response {
     CompareLoaded { load: u64, info: ModelInfo },
     /// Run B is ready (slices name it as `other`).
     CompareRan { id: u64, tokens: Vec<Token>, truncated: bool, shape: Shape, ms: f64 },
+    /// A file answering [`Request::Export`]: its bytes follow as a transferred `Uint8Array`.
+    Export { run: u64, what: ExportKind, file_name: String, mime: String },
     /// Load `load` failed because the model host answered nothing (offline, DNS, refused, or
     /// not allowing cross-origin requests): the page can offer a model bundled with the site.
     Unreachable { load: u64, message: String },

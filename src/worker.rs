@@ -18,7 +18,7 @@ mod analysis;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Float32Array};
+use js_sys::{Array, Float32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -29,7 +29,8 @@ use crate::model::{Config, Engine, QueryKey, Run, TokenizerWrapper, WASM_WEIGHT_
 use crate::net::cache::{estimate, ModelCache};
 use crate::net::model_files::{Failure, LoadEvent, ModelFiles, WeightSink};
 use crate::net::read_stream;
-use crate::protocol::{ModelInfo, ModelSource, Request, Response, SliceKind, Stage, MODEL_FILES};
+use crate::export::export_files;
+use crate::protocol::{ExportKind, ModelInfo, ModelSource, Request, Response, SliceKind, Stage, MODEL_FILES};
 use crate::slice::{cut_with, Memo, Slice};
 
 #[derive(Default)]
@@ -64,6 +65,25 @@ fn post_with_data(resp: &Response, data: &[f32]) {
     let arr = Float32Array::from(data);
     let msg = Array::of2(&JsValue::from_str(&resp.to_json()), &arr);
     let _ = scope().post_message_with_transfer(&msg, &Array::of1(&arr.buffer()));
+}
+
+/// Builds the files of an export from the latest run and sends each with its bytes.
+fn export(state: &Rc<RefCell<State>>, run: u64, what: ExportKind, model: &str, text: &str, pair: Option<&str>) {
+    let result = match state.borrow().last_run.as_ref().filter(|(id, _)| *id == run) {
+        Some((_, r)) => export_files(r, &what, model, text, pair),
+        None => Err("that run has been replaced: run again and export".into()),
+    };
+    match result {
+        Ok(files) => {
+            for f in files {
+                let resp = Response::Export { run, what: what.clone(), file_name: f.name, mime: f.mime };
+                let arr = Uint8Array::from(f.bytes.as_slice());
+                let msg = Array::of2(&JsValue::from_str(&resp.to_json()), &arr);
+                let _ = scope().post_message_with_transfer(&msg, &Array::of1(&arr.buffer()));
+            }
+        }
+        Err(message) => post(&Response::Error { stage: Stage::Export, id: Some(run), message }),
+    }
 }
 
 fn now_ms() -> f64 {
@@ -114,6 +134,7 @@ fn handle(state: &Rc<RefCell<State>>, req: Request) {
         Request::RunCompare { id, text, pair, model_b } => analysis::run_compare(state, id, &text, pair.as_deref(), model_b),
         Request::CloseCompare => analysis::close_compare(state),
         Request::Cancel { id } => cancel(state, id),
+        Request::Export { run, what, model, text, pair } => export(state, run, what, &model, &text, pair.as_deref()),
         Request::Storage => wasm_bindgen_futures::spawn_local(async { post(&storage_report(None).await) }),
         Request::DeleteCached { source } => wasm_bindgen_futures::spawn_local(async move {
             let error = match ModelCache::open().await {

@@ -1,6 +1,6 @@
 //! The page's handle on the engine worker.
 
-use js_sys::{Array, Float32Array};
+use js_sys::{Array, Float32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
@@ -16,10 +16,10 @@ pub struct EngineClient {
 
 impl EngineClient {
     /// Starts the worker at `url` (trunk's loader shim). `on_message` gets each response and,
-    /// for slices, the transferred matrix; `on_crash` gets a message if the worker dies.
+    /// for slices, the transferred matrix, for exports the file's bytes; `on_crash` gets a message if the worker dies.
     pub fn spawn(
         url: &str,
-        mut on_message: impl FnMut(Response, Option<Vec<f32>>) + 'static,
+        mut on_message: impl FnMut(Response, Option<Vec<f32>>, Option<Uint8Array>) + 'static,
         mut on_crash: impl FnMut(String) + 'static,
     ) -> Result<Self, String> {
         let worker = Worker::new(url).map_err(|e| format!("cannot start the engine worker: {e:?}"))?;
@@ -27,8 +27,9 @@ impl EngineClient {
             let Ok(parts) = ev.data().dyn_into::<Array>() else { return };
             let Some(json) = parts.get(0).as_string() else { return };
             let matrix = parts.get(1).dyn_into::<Float32Array>().ok().map(|a| a.to_vec());
+            let bytes = parts.get(1).dyn_into::<Uint8Array>().ok();
             match Response::from_json(&json) {
-                Ok(resp) => on_message(resp, matrix),
+                Ok(resp) => on_message(resp, matrix, bytes),
                 Err(e) => web_sys::console::warn_1(&e.into()),
             }
         });

@@ -18,6 +18,8 @@ mod client;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod download;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod export_bar;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod head_view;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod head_view_draw;

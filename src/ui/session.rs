@@ -36,6 +36,8 @@ pub struct Session {
     pub run: RwSignal<Option<RunView>>,
     pub run_error: RwSignal<Option<String>>,
     pub slice_error: RwSignal<Option<String>>,
+    /// The last export's outcome ("Saved heatmap.svg", or why it failed).
+    pub export_note: RwSignal<Option<String>>,
     /// The last load failed because the model host answered nothing (the page then offers the
     /// site's bundled models; after a 404 or a broken file it does not).
     pub unreachable: RwSignal<bool>,
@@ -98,6 +100,7 @@ impl Session {
             run,
             run_error: RwSignal::new(None),
             slice_error: RwSignal::new(None),
+            export_note: RwSignal::new(None),
             busy: RwSignal::new(false),
             unreachable: RwSignal::new(false),
             crashed: RwSignal::new(false),
@@ -132,7 +135,7 @@ impl Session {
         self.worker_ready.set_value(false);
         // Dropping the old client terminates its worker.
         self.client.set_value(None);
-        match EngineClient::spawn(WORKER_URL, move |resp, data| self.on_message(resp, data), move |m| self.on_crash(m)) {
+        match EngineClient::spawn(WORKER_URL, move |resp, data, bytes| self.on_message(resp, data, bytes), move |m| self.on_crash(m)) {
             Ok(c) => self.client.set_value(Some(c)),
             Err(e) => self.load.set(LoadState::Failed(e)),
         }
@@ -281,7 +284,7 @@ impl Session {
         }
     }
 
-    fn on_message(self, resp: Response, data: Option<Vec<f32>>) {
+    fn on_message(self, resp: Response, data: Option<Vec<f32>>, bytes: Option<js_sys::Uint8Array>) {
         let current_load = self.load_id.get_value();
         match resp {
             Response::WorkerReady => {
@@ -406,6 +409,11 @@ impl Session {
                 self.run_error.set(Some(message));
                 self.after_run(waiting);
             }
+            Response::Export { what, file_name, mime, .. } => match bytes {
+                Some(bytes) => super::export_bar::deliver(self, &what, &file_name, &mime, &bytes),
+                None => self.export_note.set(Some(format!("{file_name} arrived without its contents"))),
+            },
+            Response::Error { stage: Stage::Export, message, .. } => self.export_note.set(Some(format!("Export failed: {message}"))),
             Response::Error { stage: Stage::Slice, id, message } => {
                 if let Some(run) = id {
                     self.cache.update_value(|c| c.failed_run(run));

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::compare_view::CompareView;
+use super::export_bar::ExportBar;
 use super::focus_view::FocusView;
 use super::head_view::HeadView;
 use super::heads_view::HeadsView;
@@ -168,6 +169,7 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                 ViewKind::Heads => view! { <HeadsView session=session/> }.into_any(),
                 ViewKind::Compare => view! { <CompareView session=session/> }.into_any(),
             }}
+            <ExportBar session=session/>
         </section>
     }
 }
