@@ -4,22 +4,31 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
+use super::download::DownloadDetails;
+use super::embed::{EmbedPage, HostConfirm};
+use super::link::{origin_of, Link};
 use super::model_picker::ModelPicker;
 use super::session::Session;
-use super::state::{bundled_source, LoadState, UrlParams};
+use super::share::{current_link, follow_in_address_bar, page_url, LinkNotes, ShareBar};
+use super::state::{bundled_source, LoadState};
+use super::storage::{StoragePanel, UpdateNotice};
 use super::theme::Theme;
 use super::views::ViewPanel;
-use super::download::DownloadDetails;
-use super::storage::{StoragePanel, UpdateNotice};
-use crate::catalog::parse_bundled;
+use crate::catalog::{parse_bundled, DEFAULT_HUB};
 
 /// Debounce for re-running while the user types.
 const RUN_DELAY: Duration = Duration::from_millis(300);
 
-fn url_params() -> UrlParams {
-    let search = window().location().search().unwrap_or_default();
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
-    UrlParams::from_lookup(|k| params.as_ref().and_then(|p| p.get(k)))
+/// The link the page was opened with, and what it ignored.
+fn opened_link() -> (Link, Vec<String>) {
+    Link::from_query(&window().location().search().unwrap_or_default())
+}
+
+/// A host whose models load without asking: the default one, and this site itself.
+fn trusted_host(hub: &str) -> bool {
+    let page = window().location().origin().unwrap_or_default();
+    let origin = origin_of(hub);
+    origin == origin_of(DEFAULT_HUB) || origin == page
 }
 
 /// `models/` next to the page, where `make serve` bundles a model.
@@ -43,9 +52,17 @@ fn initial_theme() -> Theme {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let params = url_params();
-    let session =
-        Session::new(params.source.clone(), params.explicit_model, params.text.clone(), params.pair.clone(), initial_theme());
+    let (opened, notes) = opened_link();
+    let trusted = opened.model.as_ref().is_none_or(|m| trusted_host(&m.hub));
+    let autoload = opened.model.is_some() && trusted && !opened.click_to_load;
+    let system_theme = initial_theme();
+    let session = Session::new(
+        &opened,
+        autoload,
+        trusted,
+        opened.theme.unwrap_or(system_theme),
+    );
+    session.add_link_notes(notes);
     let (load, source, theme) = (session.load, session.source, session.theme);
     let bundled = session.bundled;
     let edit_generation = StoredValue::new(0u64);
@@ -82,35 +99,25 @@ pub fn App() -> impl IntoView {
             let _ = el.set_attribute("data-theme", theme.get().name());
         }
     });
-    let _resize = window_event_listener(leptos::ev::resize, move |_| session.width_tick.update(|t| *t += 1));
+    let _resize = window_event_listener(leptos::ev::resize, move |_| {
+        session.width_tick.update(|t| *t += 1)
+    });
 
-    let status = move || -> (&'static str, String) {
-        let l = load.get();
-        if let LoadState::Failed(_) = l {
-            return ("error", "Could not load the model".into());
+    let status = move || status_line(session);
+    follow_in_address_bar(session, opened.clone(), system_theme);
+    if opened.embed {
+        if let Some(el) = document().document_element() {
+            let _ = el.set_attribute("data-embed", "1");
         }
-        if l == LoadState::Idle {
-            return ("idle", l.describe());
+        let link = opened.clone();
+        let full_url = Signal::derive(move || {
+            page_url(&current_link(session, &link, system_theme).full_app())
+        });
+        return view! {
+            <EmbedPage session=session opened=opened.clone() full_url=full_url trusted=trusted/>
         }
-        if l == LoadState::Cancelled {
-            return ("cancelled", l.describe());
-        }
-        if l.is_loading() {
-            return ("loading", l.describe());
-        }
-        if session.run_error.get().is_some() {
-            return ("error", "Could not run this input".into());
-        }
-        let r = match session.run.get() {
-            Some(r) if !session.busy.get() && session.drawn.get() == Some(r.id) => r,
-            _ => return ("running", "Running…".into()),
-        };
-        let mut s = format!("{} tokens · forward pass {:.0} ms", r.tokens.len(), r.ms);
-        if r.truncated {
-            s.push_str(&format!(" · input truncated to {} tokens", r.tokens.len()));
-        }
-        ("ready", s)
-    };
+        .into_any();
+    }
     let error_text = move || match load.get() {
         LoadState::Failed(m) => Some(m),
         _ => session.run_error.get(),
@@ -147,7 +154,9 @@ pub fn App() -> impl IntoView {
             </button>
         </header>
         <main>
-            <ModelPicker session=session bundled=bundled hub=params.source.hub.clone() models_url=models_url.clone()/>
+            <LinkNotes session=session/>
+            {(!trusted).then(|| view! { <HostConfirm session=session/> })}
+            <ModelPicker session=session bundled=bundled hub=opened.hub.clone() models_url=models_url.clone()/>
             <section class="controls text">
                 <label class="field grow">
                     "Text"
@@ -193,6 +202,7 @@ pub fn App() -> impl IntoView {
             {fallback}
 
             <ViewPanel session=session/>
+            <ShareBar session=session opened=opened.clone() system_theme=system_theme/>
             <StoragePanel session=session/>
         </main>
         <footer>
@@ -200,4 +210,35 @@ pub fn App() -> impl IntoView {
             {move || source.get().hub}
         </footer>
     }
+    .into_any()
+}
+
+/// The status line: a state name (`data-state`) and its words.
+pub(super) fn status_line(session: Session) -> (&'static str, String) {
+    let load = session.load;
+    let l = load.get();
+    if let LoadState::Failed(_) = l {
+        return ("error", "Could not load the model".into());
+    }
+    if l == LoadState::Idle {
+        return ("idle", l.describe());
+    }
+    if l == LoadState::Cancelled {
+        return ("cancelled", l.describe());
+    }
+    if l.is_loading() {
+        return ("loading", l.describe());
+    }
+    if session.run_error.get().is_some() {
+        return ("error", "Could not run this input".into());
+    }
+    let r = match session.run.get() {
+        Some(r) if !session.busy.get() && session.drawn.get() == Some(r.id) => r,
+        _ => return ("running", "Running…".into()),
+    };
+    let mut s = format!("{} tokens · forward pass {:.0} ms", r.tokens.len(), r.ms);
+    if r.truncated {
+        s.push_str(&format!(" · input truncated to {} tokens", r.tokens.len()));
+    }
+    ("ready", s)
 }

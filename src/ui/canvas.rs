@@ -118,6 +118,18 @@ pub fn avail_width(wrap: Option<&web_sys::HtmlElement>) -> f64 {
     wrap.map(|w| w.client_width() as f64).filter(|w| *w > 0.0).unwrap_or(900.0)
 }
 
+/// In an embed (`<html data-embed>`): the height left for a view whose wrapper is `wrap`, from
+/// its top to the bottom of the iframe, so the whole matrix shows without scrolling. `None` in
+/// the full app, where the page scrolls.
+pub fn embed_room(wrap: Option<&web_sys::HtmlElement>) -> Option<f64> {
+    let embedded = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .is_some_and(|e| e.has_attribute("data-embed"));
+    let top = wrap.map(|w| w.get_bounding_client_rect().top()).unwrap_or(0.0);
+    embedded.then(|| (window_height() - top - 6.0).max(160.0))
+}
+
 /// Height of the browser window (the model view fits its grid in it).
 pub fn window_height() -> f64 {
     web_sys::window()

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use super::compare_state::{CompareLoad, CompareMode};
+use super::link::Link;
 use super::session::Session;
 use super::slices::RunQueue;
 use super::state::{LoadState, RunView};
@@ -48,6 +49,27 @@ impl CompareSession {
             loading: StoredValue::new(None),
             queue: StoredValue::new(RunQueue::default()),
         }
+    }
+
+    /// Side B as a link describes it (model B on the link's host).
+    pub fn from_link(link: &Link) -> Self {
+        let s = Self::new();
+        s.mode.set(link.compare);
+        if let Some(t) = &link.text_b {
+            s.text_b.set(t.clone());
+        }
+        if let Some(repo) = &link.model_b {
+            let hub = link
+                .model
+                .as_ref()
+                .map_or(link.hub.clone(), |m| m.hub.clone());
+            s.model_b.set(Some(ModelSource {
+                hub,
+                repo: repo.clone(),
+                revision: "main".into(),
+            }));
+        }
+        s
     }
 
     /// The view opened: load and run what side B needs.

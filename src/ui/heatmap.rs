@@ -8,22 +8,15 @@ use web_sys::{HtmlCanvasElement, KeyboardEvent, MouseEvent};
 
 use super::canvas;
 use super::heatmap_draw::{draw_base, draw_overlay, Drawn, Scale};
-use super::selection::{step, SourceKind};
+use super::selection::{step, ScaleMode, SourceKind};
 use super::session::Session;
 use super::tooltip::Tooltip;
 use crate::analysis::{head_max, keep_strongest};
 use crate::protocol::SliceKind;
 use crate::viz::{format_weight, ColourScale};
 
-/// How the colour bar is scaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScaleMode {
-    HeadMax,
-    Unit,
-}
-
 #[component]
-pub fn HeatmapView(session: Session, scale_mode: RwSignal<ScaleMode>) -> impl IntoView {
+pub fn HeatmapView(session: Session) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let overlay_ref = NodeRef::<leptos::html::Canvas>::new();
     let wrap_ref = NodeRef::<leptos::html::Div>::new();
@@ -58,23 +51,44 @@ pub fn HeatmapView(session: Session, scale_mode: RwSignal<ScaleMode>) -> impl In
         }
         let started = canvas::now_ms();
         let canvas: HtmlCanvasElement = canvas.unchecked_into();
-        let max = match scale_mode.get() {
+        let max = match session.selection.with(|s| s.scale) {
             ScaleMode::HeadMax => head_max(&slice.data),
             ScaleMode::Unit => 1.0,
         };
         let shown = keep_strongest(&slice.data, m, strongest);
-        let avail = canvas::avail_width(wrap_ref.get().map(|w| w.unchecked_into()).as_ref());
+        let wrap: Option<web_sys::HtmlElement> = wrap_ref.get().map(|w| w.unchecked_into());
+        let avail = canvas::avail_width(wrap.as_ref());
         let palette = session.theme.get().palette();
-        let Some(d) = draw_base(&canvas, &axis, &shown, Scale::Weights(ColourScale::new(max)), palette, avail) else { return };
+        let colours = Scale::Weights(ColourScale::new(max));
+        let Some(mut d) = draw_base(&canvas, &axis, &shown, colours, palette, avail) else { return };
+        // An embed fits the matrix in its iframe's height too: draw again, narrower (the cells
+        // shrink with the width; the labels do not, hence a few rounds).
+        if let Some(room) = canvas::embed_room(wrap.as_ref()) {
+            for _ in 0..4 {
+                if d.layout.height <= room {
+                    break;
+                }
+                let narrower = (d.layout.width - (d.layout.height - room) - 1.0).max(120.0).floor();
+                let Some(again) = draw_base(&canvas, &axis, &shown, colours, palette, narrower) else { return };
+                d = again;
+            }
+        }
         let overlay: HtmlCanvasElement = overlay.unchecked_into();
         let _ = canvas::prepare(&overlay, d.layout.width, d.layout.height);
         canvas::set_attrs(
             &canvas,
-            &[("data-layer", layer.to_string()), ("data-head", head.to_string()), ("data-source", source.name().to_string())],
+            &[
+                ("data-layer", layer.to_string()),
+                ("data-head", head.to_string()),
+                ("data-source", source.name().to_string()),
+            ],
         );
         canvas::record_draw(&canvas, started);
         session.mark_drawn();
-        drawn.set_value(Some(Drawn { values: slice.data.clone(), ..d }));
+        drawn.set_value(Some(Drawn {
+            values: slice.data.clone(),
+            ..d
+        }));
         draw_overlay(&overlay, drawn, hover.get_untracked(), palette);
     });
 

@@ -3,6 +3,7 @@
 //! page (feature `page`).
 
 pub mod compare_state;
+pub mod link;
 pub mod local_files;
 pub mod selection;
 pub mod slices;
@@ -17,6 +18,8 @@ mod canvas;
 mod client;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod download;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod embed;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod export_bar;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
@@ -35,6 +38,8 @@ mod model_view;
 mod neuron_view;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod session;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod share;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod storage;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]

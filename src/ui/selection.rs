@@ -121,6 +121,31 @@ impl SourceKind {
     }
 }
 
+/// How the heatmap's colour bar is scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ScaleMode {
+    /// 0 to the largest weight shown.
+    #[default]
+    HeadMax,
+    /// 0 to 1.
+    Unit,
+}
+
+impl ScaleMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ScaleMode::HeadMax => "head",
+            ScaleMode::Unit => "unit",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        [ScaleMode::HeadMax, ScaleMode::Unit]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+}
+
 /// The shared selection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selection {
@@ -142,6 +167,10 @@ pub struct Selection {
     pub focus: Vec<usize>,
     /// The token focus' target tokens (the relation grid's "to").
     pub target: Vec<usize>,
+    pub scale: ScaleMode,
+    /// `heads` came from a link and the model's head count is not known yet: the first
+    /// [`Selection::fit_model`] keeps it (and says what it had to drop) instead of showing all.
+    heads_linked: bool,
 }
 
 impl Default for Selection {
@@ -158,28 +187,100 @@ impl Default for Selection {
             source: SourceKind::Head,
             focus: Vec::new(),
             target: Vec::new(),
+            scale: ScaleMode::HeadMax,
+            heads_linked: false,
         }
     }
 }
 
 impl Selection {
     /// Fits the selection to a model's shape: indices clamped, the head set resized (all on
-    /// when the head count changes).
-    pub fn fit_model(&mut self, layers: usize, heads: usize) {
+    /// when the head count changes, unless it came from a link). Returns what had to change, in
+    /// words (the page shows it when the indices came from a link).
+    pub fn fit_model(&mut self, layers: usize, heads: usize) -> Vec<String> {
+        let mut notes = Vec::new();
+        if layers > 0 && self.layer >= layers {
+            notes.push(format!(
+                "Layer {} does not exist: this model has {layers} layers (0–{}). Showing layer {}.",
+                self.layer,
+                layers - 1,
+                layers - 1
+            ));
+        }
+        if heads > 0 && self.head >= heads {
+            notes.push(format!(
+                "Head {} does not exist: this model has {heads} heads (0–{}). Showing head {}.",
+                self.head,
+                heads - 1,
+                heads - 1
+            ));
+        }
         self.layer = self.layer.min(layers.saturating_sub(1));
         self.head = self.head.min(heads.saturating_sub(1));
-        if self.heads.len() != heads {
+        if std::mem::take(&mut self.heads_linked) && heads > 0 {
+            let missing: Vec<String> = self
+                .active_heads()
+                .into_iter()
+                .filter(|&h| h >= heads)
+                .map(|h| h.to_string())
+                .collect();
+            self.heads.resize(heads, false);
+            if !self.heads.iter().any(|on| *on) {
+                self.heads = vec![true; heads];
+            }
+            if !missing.is_empty() {
+                notes.push(format!(
+                    "Head(s) {} do not exist in this model ({heads} heads): left out.",
+                    missing.join(", ")
+                ));
+            }
+        } else if self.heads.len() != heads {
             self.heads = vec![true; heads];
         }
+        notes
     }
 
-    /// Fits the focused token (and the token focus' choices) to a run of `n` tokens.
-    pub fn fit_run(&mut self, n: usize) {
-        if self.token.is_some_and(|t| t >= n) {
+    /// Fits the focused token (and the token focus' choices) to a run of `n` tokens. Returns
+    /// what had to go, in words.
+    pub fn fit_run(&mut self, n: usize) -> Vec<String> {
+        let mut gone: Vec<usize> = Vec::new();
+        if let Some(t) = self.token.filter(|&t| t >= n) {
+            gone.push(t);
             self.token = None;
         }
+        gone.extend(self.focus.iter().chain(&self.target).filter(|&&t| t >= n));
         self.focus.retain(|&t| t < n);
         self.target.retain(|&t| t < n);
+        gone.sort_unstable();
+        gone.dedup();
+        if gone.is_empty() {
+            return Vec::new();
+        }
+        let list = gone
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        vec![format!(
+            "Token(s) {list} do not exist: this text has {n} tokens (0–{}).",
+            n.saturating_sub(1)
+        )]
+    }
+
+    /// Sets the head view's heads from a link's list (the model's head count comes later).
+    pub fn set_linked_heads(&mut self, heads: &[usize]) {
+        let len = heads.iter().max().map_or(0, |m| m + 1);
+        self.heads = (0..len).map(|h| heads.contains(&h)).collect();
+        self.heads_linked = true;
+    }
+
+    /// The head set for a link: `None` when every head is shown (the default).
+    pub fn linked_heads(&self) -> Option<Vec<usize>> {
+        if self.heads.iter().all(|on| *on) && !self.heads_linked {
+            None
+        } else {
+            Some(self.active_heads())
+        }
     }
 
     /// The protocol's source for `kind` with this selection's head and head set; `head`

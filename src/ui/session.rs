@@ -11,12 +11,13 @@ use leptos::prelude::*;
 
 use super::client::EngineClient;
 use super::compare_session::CompareSession;
+use super::link::Link;
 use super::selection::Selection;
 use super::slices::{RunQueue, SliceCache, SliceData, SliceKey};
 use super::state::{DownloadStats, LoadState, RunView, ShellState, StorageView};
 use super::theme::Theme;
 use crate::analysis::{units, Unit};
-use crate::catalog::Bundled;
+use crate::catalog::{Bundled, DEFAULT_REPO};
 use crate::protocol::{ModelSource, Origin, Request, Response, SliceKind, Stage, MODEL_FILES};
 
 /// The `hub` of a model loaded from local files.
@@ -75,6 +76,14 @@ pub struct Session {
     /// Models bundled with the site (`models/index.json`), and where they are served.
     pub bundled: RwSignal<Vec<Bundled>>,
     pub models_url: RwSignal<String>,
+    /// What the page could not honour of its link (bad values, layers or tokens that do not
+    /// exist), shown until dismissed.
+    pub link_notes: RwSignal<Vec<String>>,
+    /// The first model and the first run are checked against the link's indices (later fits
+    /// clamp silently: switching to a smaller model is not an error).
+    check_model: StoredValue<bool>,
+    check_run: StoredValue<bool>,
+    trusted_host: StoredValue<bool>,
     load_id: StoredValue<u64>,
     worker_ready: StoredValue<bool>,
     queue: StoredValue<RunQueue>,
@@ -83,20 +92,39 @@ pub struct Session {
 }
 
 impl Session {
-    /// `autoload`: load `source` as soon as the worker is up (otherwise wait for the user).
-    pub fn new(source: ModelSource, autoload: bool, text: String, pair: Option<String>, theme: Theme) -> Self {
+    /// Opens the state `link` describes. `autoload`: load its model as soon as the worker is up
+    /// (otherwise wait for the user); `trusted_host`: the model's host may be read from the cache
+    /// unasked (a host the user has not confirmed is not touched, not even through the cache).
+    pub fn new(link: &Link, autoload: bool, trusted_host: bool, theme: Theme) -> Self {
+        let source = link.model.clone().unwrap_or_else(|| ModelSource {
+            hub: link.hub.clone(),
+            repo: DEFAULT_REPO.to_string(),
+            revision: "main".to_string(),
+        });
         let run = RwSignal::new(None::<RunView>);
-        let selection = RwSignal::new(Selection::default());
+        let selection = RwSignal::new(link.selection());
         let axis = Memo::new(move |_| {
             let options = selection.with(|s| s.options);
-            run.with(|r| r.as_ref().map(|r| units(&r.tokens, options)).unwrap_or_default())
+            run.with(|r| {
+                r.as_ref()
+                    .map(|r| units(&r.tokens, options))
+                    .unwrap_or_default()
+            })
         });
         let s = Self {
             source: RwSignal::new(source),
-            load: RwSignal::new(if autoload { LoadState::Starting } else { LoadState::Idle }),
-            text: RwSignal::new(text),
-            pair_on: RwSignal::new(pair.is_some()),
-            pair: RwSignal::new(pair.unwrap_or_else(|| "The money was safe there.".into())),
+            load: RwSignal::new(if autoload {
+                LoadState::Starting
+            } else {
+                LoadState::Idle
+            }),
+            text: RwSignal::new(link.text.clone()),
+            pair_on: RwSignal::new(link.pair.is_some()),
+            pair: RwSignal::new(
+                link.pair
+                    .clone()
+                    .unwrap_or_else(|| "The money was safe there.".into()),
+            ),
             run,
             run_error: RwSignal::new(None),
             slice_error: RwSignal::new(None),
@@ -117,7 +145,11 @@ impl Session {
             drawn: RwSignal::new(None),
             axis,
             corpus: RwSignal::new(None),
-            compare: CompareSession::new(),
+            compare: CompareSession::from_link(link),
+            link_notes: RwSignal::new(Vec::new()),
+            check_model: StoredValue::new(true),
+            check_run: StoredValue::new(true),
+            trusted_host: StoredValue::new(trusted_host),
             bundled: RwSignal::new(Vec::new()),
             models_url: RwSignal::new(String::new()),
             load_id: StoredValue::new(1),
@@ -169,8 +201,16 @@ impl Session {
         id
     }
 
+    /// Adds notes about what the page could not honour of its link.
+    pub fn add_link_notes(self, notes: Vec<String>) {
+        if !notes.is_empty() {
+            self.link_notes.update(|n| n.extend(notes));
+        }
+    }
+
     /// Loads a model, replacing the current one (the worker aborts a download in progress).
     pub fn start_load(self, src: ModelSource) {
+        self.trusted_host.set_value(true);
         let id = self.begin_load(src.clone(), LoadState::Starting);
         if self.worker_ready.get_value() {
             self.send(&Request::Load { id, source: src });
@@ -290,12 +330,21 @@ impl Session {
             Response::WorkerReady => {
                 self.worker_ready.set_value(true);
                 // A first visit waits for a click, unless the model is already stored here.
-                if self.load.get_untracked() == LoadState::Idle && self.source.with_untracked(|s| s.hub != LOCAL_HUB) {
+                if self.load.get_untracked() == LoadState::Idle
+                    && self.trusted_host.get_value()
+                    && self.source.with_untracked(|s| s.hub != LOCAL_HUB)
+                {
                     self.autoload_if_cached.set_value(true);
                     self.send(&Request::Storage);
                 }
-                if !matches!(self.load.get_untracked(), LoadState::Idle | LoadState::Cancelled) {
-                    self.send(&Request::Load { id: current_load, source: self.source.get_untracked() });
+                if !matches!(
+                    self.load.get_untracked(),
+                    LoadState::Idle | LoadState::Cancelled
+                ) {
+                    self.send(&Request::Load {
+                        id: current_load,
+                        source: self.source.get_untracked(),
+                    });
                 }
                 if self.storage_wanted.get_value() {
                     self.send(&Request::Storage);
@@ -304,16 +353,40 @@ impl Session {
             // After Cancel, the worker may still report what it did before it heard of it.
             Response::Progress { load, .. } | Response::Parsing { load }
                 if load == current_load && self.load.get_untracked() == LoadState::Cancelled => {}
-            Response::Progress { load, file, received, total, all_received, all_total, bytes_per_sec, origin }
-                if load == current_load =>
-            {
+            Response::Progress {
+                load,
+                file,
+                received,
+                total,
+                all_received,
+                all_total,
+                bytes_per_sec,
+                origin,
+            } if load == current_load => {
                 let index = MODEL_FILES.iter().position(|f| *f == file).unwrap_or(0);
-                let stats = DownloadStats { all_received, all_total, bytes_per_sec, from_cache: origin == Origin::Cache };
-                self.load.set(LoadState::Downloading { file, index, received, total, stats });
+                let stats = DownloadStats {
+                    all_received,
+                    all_total,
+                    bytes_per_sec,
+                    from_cache: origin == Origin::Cache,
+                };
+                self.load.set(LoadState::Downloading {
+                    file,
+                    index,
+                    received,
+                    total,
+                    stats,
+                });
             }
             Response::Parsing { load } if load == current_load => self.load.set(LoadState::Parsing),
             Response::Loaded { load, info } if load == current_load => {
-                self.selection.update(|s| s.fit_model(info.layers, info.heads));
+                let notes = self
+                    .selection
+                    .try_update(|s| s.fit_model(info.layers, info.heads))
+                    .unwrap_or_default();
+                if std::mem::take(&mut *self.check_model.write_value()) {
+                    self.add_link_notes(notes);
+                }
                 self.load.set(LoadState::Ready(info));
                 self.request_run();
                 if self.storage_wanted.get_value() {
@@ -337,49 +410,108 @@ impl Session {
                 self.load.set(LoadState::Failed(message));
             }
             Response::Unreachable { .. } => {}
-            Response::Storage { models, usage, quota, error } => {
-                if std::mem::take(&mut *self.autoload_if_cached.write_value()) && self.load.get_untracked() == LoadState::Idle {
+            Response::Storage {
+                models,
+                usage,
+                quota,
+                error,
+            } => {
+                if std::mem::take(&mut *self.autoload_if_cached.write_value())
+                    && self.load.get_untracked() == LoadState::Idle
+                {
                     let source = self.source.get_untracked();
                     if models.iter().any(|m| m.source == source && m.is_complete()) {
                         self.start_load(source);
                     }
                 }
-                self.storage.set(Some(StorageView { models, usage, quota, error }));
+                self.storage.set(Some(StorageView {
+                    models,
+                    usage,
+                    quota,
+                    error,
+                }));
             }
             Response::Progress { .. }
             | Response::Parsing { .. }
             | Response::Loaded { .. }
             | Response::Notice { .. }
             | Response::Cancelled { .. } => {}
-            Response::Ran { id, tokens, truncated, shape, ms } => {
+            Response::Ran {
+                id,
+                tokens,
+                truncated,
+                shape,
+                ms,
+            } => {
                 // Only the run in flight counts: one sent before a new model was picked is stale.
                 if self.queue.with_value(|q| q.in_flight()) != Some(id) {
                     return;
                 }
-                let waiting = self.queue.try_update_value(|q| q.finished(id)).unwrap_or(false);
+                let waiting = self
+                    .queue
+                    .try_update_value(|q| q.finished(id))
+                    .unwrap_or(false);
                 self.cache.update_value(|c| c.keep_only_run(id));
-                self.selection.update(|s| s.fit_run(tokens.len()));
+                let notes = self
+                    .selection
+                    .try_update(|s| s.fit_run(tokens.len()))
+                    .unwrap_or_default();
+                if std::mem::take(&mut *self.check_run.write_value()) {
+                    self.add_link_notes(notes);
+                }
                 self.run_error.set(None);
                 self.slice_error.set(None);
-                self.run.set(Some(RunView { id, tokens, truncated, shape, ms }));
+                self.run.set(Some(RunView {
+                    id,
+                    tokens,
+                    truncated,
+                    shape,
+                    ms,
+                }));
                 self.after_run(waiting);
             }
-            Response::Slice { run, kind, options, dims } => {
+            Response::Slice {
+                run,
+                kind,
+                options,
+                dims,
+            } => {
                 let expected = kind.expected_len(&dims);
                 let key = SliceKey::new(run, kind, options);
                 let Some(data) = data.filter(|d| expected == Some(d.len())) else {
                     self.cache.update_value(|c| c.failed(&key));
                     return;
                 };
-                if self.cache.try_update_value(|c| c.insert(key, SliceData { dims, data })).unwrap_or(false) {
+                if self
+                    .cache
+                    .try_update_value(|c| c.insert(key, SliceData { dims, data }))
+                    .unwrap_or(false)
+                {
                     self.slice_tick.update(|t| *t += 1);
                 }
             }
-            Response::SliceRefused { run, kind, options, message } => {
+            Response::SliceRefused {
+                run,
+                kind,
+                options,
+                message,
+            } => {
                 // The analysis views show their own refusals; the first four views show the
                 // panel's note, as for any other failed slice.
-                let panel_note = matches!(kind, SliceKind::Head { .. } | SliceKind::Layer { .. } | SliceKind::Thumbnails { .. } | SliceKind::QueryKey { .. });
-                if self.cache.try_update_value(|c| c.refuse(SliceKey::new(run, kind, options), message.clone())).unwrap_or(false) {
+                let panel_note = matches!(
+                    kind,
+                    SliceKind::Head { .. }
+                        | SliceKind::Layer { .. }
+                        | SliceKind::Thumbnails { .. }
+                        | SliceKind::QueryKey { .. }
+                );
+                if self
+                    .cache
+                    .try_update_value(|c| {
+                        c.refuse(SliceKey::new(run, kind, options), message.clone())
+                    })
+                    .unwrap_or(false)
+                {
                     if panel_note {
                         self.slice_error.set(Some(message));
                     }
@@ -431,6 +563,16 @@ impl Session {
     }
 
     fn on_crash(self, message: String) {
+        if !self.worker_ready.get_value() {
+            // It never started: its files did not load (a wrong sub-path, a host that does not
+            // serve them), which memory has nothing to do with.
+            self.crashed.set(true);
+            self.load.set(LoadState::Failed(format!(
+                "The engine could not start ({message}). The site's worker_loader.js, worker.js and \
+                 worker_bg.wasm must be served next to index.html. Retry starts it again."
+            )));
+            return;
+        }
         self.crashed.set(true);
         self.compare.forget_all();
         self.busy.set(false);

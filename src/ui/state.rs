@@ -1,7 +1,7 @@
 //! The page's domain state as plain types (the Leptos signals hold these).
 
 use crate::attention::Shape;
-use crate::catalog::{Bundled, DEFAULT_HUB, DEFAULT_REPO, DEFAULT_TEXT};
+use crate::catalog::Bundled;
 use crate::model::Token;
 use crate::protocol::{CachedModel, ModelInfo, ModelSource, MODEL_FILES};
 
@@ -238,33 +238,6 @@ pub struct RunView {
     pub ms: f64,
 }
 
-/// What the URL asks for: `?hub=…&model=…&revision=…&text=…&pair=…`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UrlParams {
-    pub source: ModelSource,
-    /// The URL names a model (`model=`): load it at once, as a link promises.
-    pub explicit_model: bool,
-    pub text: String,
-    pub pair: Option<String>,
-}
-
-impl UrlParams {
-    /// Reads the parameters through `get` (so natively testable), with the defaults.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        UrlParams {
-            source: ModelSource {
-                hub: non_empty("hub").unwrap_or_else(|| DEFAULT_HUB.to_string()),
-                repo: non_empty("model").unwrap_or_else(|| DEFAULT_REPO.to_string()),
-                revision: non_empty("revision").unwrap_or_else(|| "main".to_string()),
-            },
-            explicit_model: non_empty("model").is_some(),
-            text: get("text").unwrap_or_else(|| DEFAULT_TEXT.to_string()),
-            pair: non_empty("pair"),
-        }
-    }
-}
-
 /// The source of a bundled model, served by the site itself under `models/`.
 pub fn bundled_source(site_models_url: &str, b: &Bundled) -> ModelSource {
     ModelSource { hub: site_models_url.to_string(), repo: b.repo.clone(), revision: b.revision.clone() }
@@ -273,24 +246,6 @@ pub fn bundled_source(site_models_url: &str, b: &Bundled) -> ModelSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    #[test]
-    fn url_params_fall_back_to_defaults() {
-        let p = UrlParams::from_lookup(|_| None);
-        assert_eq!(p.source.hub, DEFAULT_HUB);
-        assert_eq!(p.source.repo, DEFAULT_REPO);
-        assert_eq!(p.source.revision, "main");
-        assert_eq!(p.text, DEFAULT_TEXT);
-        assert_eq!(p.pair, None);
-        assert!(!p.explicit_model);
-        let m: HashMap<&str, &str> =
-            [("hub", "http://127.0.0.1:1/hub"), ("model", "a/b"), ("text", "hi"), ("pair", " "), ("revision", "")].into();
-        let p = UrlParams::from_lookup(|k| m.get(k).map(|v| v.to_string()));
-        assert_eq!((p.source.hub.as_str(), p.source.repo.as_str(), p.source.revision.as_str()), ("http://127.0.0.1:1/hub", "a/b", "main"));
-        assert_eq!((p.text.as_str(), p.pair), ("hi", None));
-        assert!(p.explicit_model);
-    }
 
     #[test]
     fn load_state_reports_progress() {

@@ -8,12 +8,12 @@ use super::export_bar::ExportBar;
 use super::focus_view::FocusView;
 use super::head_view::HeadView;
 use super::heads_view::HeadsView;
-use super::source_controls::SourceControls;
-use super::heatmap::{HeatmapView, ScaleMode};
+use super::heatmap::HeatmapView;
 use super::model_view::ModelView;
 use super::neuron_view::NeuronView;
-use super::selection::{SourceKind, ViewKind};
+use super::selection::{ScaleMode, SourceKind, ViewKind};
 use super::session::Session;
+use super::source_controls::SourceControls;
 use super::state::LoadState;
 use crate::analysis::Strongest;
 
@@ -33,12 +33,18 @@ fn strongest(mode: FilterMode, value: f64) -> Strongest {
     }
 }
 
+/// `embedded`: the view of an embed (no tabs, no export row; the link chose the view).
 #[component]
-pub fn ViewPanel(session: Session) -> impl IntoView {
+pub fn ViewPanel(session: Session, #[prop(optional)] embedded: bool) -> impl IntoView {
     let sel = session.selection;
-    let scale_mode = RwSignal::new(ScaleMode::HeadMax);
-    let filter_mode = RwSignal::new(FilterMode::All);
-    let filter_value = RwSignal::new(0.1f64);
+    // The "Show" control starts from the selection (a link may have set it).
+    let (mode0, value0) = match sel.with_untracked(|s| s.strongest) {
+        Strongest::All => (FilterMode::All, 0.1),
+        Strongest::TopK(k) => (FilterMode::TopK, k as f64),
+        Strongest::MinWeight(w) => (FilterMode::MinWeight, f64::from(w)),
+    };
+    let filter_mode = RwSignal::new(mode0);
+    let filter_value = RwSignal::new(value0);
     let view = Memo::new(move |_| sel.with(|s| s.view));
     let shape = move || match session.load.get() {
         LoadState::Ready(i) => (i.layers, i.heads),
@@ -99,7 +105,7 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
             data-token=move || sel.with(|s| s.token.map(|t| t.to_string()).unwrap_or_default())
             data-slice-requests=move || session.requests.get().to_string()
             data-run-id=move || session.run.with(|r| r.as_ref().map(|r| r.id.to_string()).unwrap_or_default())>
-            <div class="tabs" role="tablist">{tabs}</div>
+            <div class="tabs" role="tablist" class:hidden=embedded>{tabs}</div>
             <div class="view-controls">
                 <label class:hidden=no_layer>"Layer "<select data-testid="layer-select"
                     prop:value=move || sel.with(|s| s.layer.to_string())
@@ -107,11 +113,11 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                 <label class:hidden=no_head>"Head "<select data-testid="head-select"
                     prop:value=move || sel.with(|s| s.head.to_string())
                     on:change=move |ev| sel.update(|s| s.head = event_target_value(&ev).parse().unwrap_or(0))>{head_options}</select></label>
-                <label class:hidden=move || view.get() != ViewKind::Heatmap>"Colour scale "<select data-testid="scale-select" on:change=move |ev| {
-                    scale_mode.set(if event_target_value(&ev) == "unit" { ScaleMode::Unit } else { ScaleMode::HeadMax })
-                }>
-                    <option value="head">"0 – head maximum"</option>
-                    <option value="unit">"0 – 1"</option>
+                <label class:hidden=move || view.get() != ViewKind::Heatmap>"Colour scale "<select data-testid="scale-select"
+                    prop:value=move || sel.with(|s| s.scale.name())
+                    on:change=move |ev| sel.update(|s| s.scale = ScaleMode::from_name(&event_target_value(&ev)).unwrap_or_default())>
+                    <option value="head" selected=move || sel.with(|s| s.scale == ScaleMode::HeadMax)>"0 – head maximum"</option>
+                    <option value="unit" selected=move || sel.with(|s| s.scale == ScaleMode::Unit)>"0 – 1"</option>
                 </select></label>
                 <label class="check" class:hidden=move || view.get() == ViewKind::Neuron><input type="checkbox" data-testid="opt-hide-special"
                     prop:checked=move || sel.with(|s| s.options.hide_special)
@@ -119,7 +125,9 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                 <label class="check" class:hidden=move || view.get() == ViewKind::Neuron><input type="checkbox" data-testid="opt-merge-words"
                     prop:checked=move || sel.with(|s| s.options.merge_words)
                     on:change=move |ev| sel.update(|s| s.options.merge_words = event_target_checked(&ev))/>"Merge word pieces"</label>
-                <label class:hidden=no_filter>"Show "<select data-testid="opt-filter" on:change=move |ev| {
+                <label class:hidden=no_filter>"Show "<select data-testid="opt-filter"
+                    prop:value=move || match filter_mode.get() { FilterMode::All => "all", FilterMode::TopK => "topk", FilterMode::MinWeight => "min" }
+                    on:change=move |ev| {
                     let (mode, value) = match event_target_value(&ev).as_str() {
                         "topk" => (FilterMode::TopK, 3.0),
                         "min" => (FilterMode::MinWeight, 0.1),
@@ -129,9 +137,9 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                     filter_value.set(value);
                     set_filter();
                 }>
-                    <option value="all">"all weights"</option>
-                    <option value="topk">"top k per row"</option>
-                    <option value="min">"weights ≥ threshold"</option>
+                    <option value="all" selected=move || filter_mode.get() == FilterMode::All>"all weights"</option>
+                    <option value="topk" selected=move || filter_mode.get() == FilterMode::TopK>"top k per row"</option>
+                    <option value="min" selected=move || filter_mode.get() == FilterMode::MinWeight>"weights ≥ threshold"</option>
                 </select></label>
                 <label class:hidden=move || filter_mode.get() == FilterMode::All || no_filter()>
                     <input type="range" data-testid="opt-filter-value" min=min max=max step=step
@@ -161,7 +169,7 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                 <p class="note error-note" data-testid="slice-error">{move || session.slice_error.get().unwrap_or_default()}</p>
             </Show>
             {move || match view.get() {
-                ViewKind::Heatmap => view! { <HeatmapView session=session scale_mode=scale_mode/> }.into_any(),
+                ViewKind::Heatmap => view! { <HeatmapView session=session/> }.into_any(),
                 ViewKind::Head => view! { <HeadView session=session/> }.into_any(),
                 ViewKind::Model => view! { <ModelView session=session/> }.into_any(),
                 ViewKind::Neuron => view! { <NeuronView session=session/> }.into_any(),
@@ -169,7 +177,7 @@ pub fn ViewPanel(session: Session) -> impl IntoView {
                 ViewKind::Heads => view! { <HeadsView session=session/> }.into_any(),
                 ViewKind::Compare => view! { <CompareView session=session/> }.into_any(),
             }}
-            <ExportBar session=session/>
+            {(!embedded).then(|| view! { <ExportBar session=session/> })}
         </section>
     }
 }

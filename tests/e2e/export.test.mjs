@@ -7,9 +7,10 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { DIST, MODEL, MODELS, READY_TIMEOUT, SEL, checkPrerequisites, launchBrowser, newPage, orFail, waitReady, watchErrors } from './browser.mjs';
+import { DIST, MODEL, MODELS, READY_TIMEOUT, ROOT, SEL, checkPrerequisites, launchBrowser, newPage, orFail, waitReady, watchErrors } from './browser.mjs';
 import { loadGolden } from './golden.mjs';
 import { startServer } from './static-server.mjs';
 
@@ -114,6 +115,14 @@ describe('export (dist/ in headless Chromium)', () => {
         assert.ok(Math.abs(parsed.cssWidth - parsed.width) < 1, `${view} SVG drawn ${parsed.cssWidth} px wide, says ${parsed.width}`);
         if (view !== 'model') {
           for (const t of golden.tokens) assert.ok(text.includes(`>${escapeXml(t)}<`), `${view} SVG lacks the label ${t}`);
+        }
+        if (view === 'head') {
+          // The README's picture of an exported SVG: the downloaded file itself, drawn by Chromium.
+          const shot = await context.newPage();
+          await shot.setContent(`<!doctype html><body style="margin:0;background:#fff">${text}</body>`);
+          fs.mkdirSync(path.join(ROOT, 'docs', 'screenshots'), { recursive: true });
+          await shot.locator('svg').first().screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'export-head.svg.png') });
+          await shot.close();
         }
         for (const scale of [1, 2, 4]) {
           const [png] = await download(page, watcher, `export-png-${scale}`);

@@ -160,6 +160,8 @@ describe('attention heatmap (dist/ in headless Chromium)', () => {
     try {
       const hub = 'http://127.0.0.1:9/nohub';
       await page.goto(`${server.url}/?hub=${hub}&model=${MODEL}`, { waitUntil: 'load' });
+      // Another origin than the page's and the default hub's: the page asks first.
+      await page.click('[data-testid="host-confirm-load"]');
       const err = await orFail(watcher, page.waitForSelector(SEL.error, { state: 'visible', timeout: 60_000 }));
       const text = ((await err.textContent()) ?? '').trim();
       assert.ok(text.length > 0, 'the error element is visible but empty');
