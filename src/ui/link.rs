@@ -10,10 +10,12 @@ use crate::analysis::{PairFilter, Strongest, ViewOptions};
 use crate::catalog::{DEFAULT_HUB, DEFAULT_TEXT};
 use crate::protocol::ModelSource;
 
-/// Longest hub address, model id and revision a link may carry.
-const MAX_HUB: usize = 2048;
-const MAX_ID_PART: usize = 96;
-const MAX_REVISION: usize = 100;
+mod check;
+mod query;
+
+pub use check::{check_hub, check_repo, check_revision, host_of, origin_of};
+pub use query::{encode_component, parse_query};
+
 /// Largest layer, head or token index a link may name (the checks against the model and the
 /// text come when they exist; this only keeps absurd numbers out).
 const MAX_INDEX: usize = 100_000;
@@ -461,84 +463,6 @@ fn escape_attr(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// A model host must be an absolute http(s) address: no `javascript:`, no relative tricks, no
-/// user name (`https://huggingface.co@evil.example` reads as one host and is another).
-pub fn check_hub(h: &str) -> Result<String, String> {
-    let h = h.trim();
-    let rest = h
-        .strip_prefix("https://")
-        .or_else(|| h.strip_prefix("http://"))
-        .ok_or_else(|| "the model host must be an http:// or https:// address".to_string())?;
-    if h.len() > MAX_HUB {
-        return Err("the address is too long".into());
-    }
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() {
-        return Err("the address names no host".into());
-    }
-    if host.contains('@') {
-        return Err("the address carries a user name, which can disguise the real host".into());
-    }
-    if h.chars().any(|c| {
-        c.is_whitespace() || c.is_control() || c == '\\' || c == '"' || c == '<' || c == '>'
-    }) {
-        return Err("the address contains characters an address cannot have".into());
-    }
-    if h.contains(['?', '#']) {
-        return Err("the host address cannot carry a query or fragment".into());
-    }
-    Ok(h.trim_end_matches('/').to_string())
-}
-
-/// `owner/name` or `name`: letters, digits, `-`, `_`, `.`, each part at most 96 characters, not
-/// starting with `.` or `-` (so no `..`).
-pub fn check_repo(id: &str) -> Result<String, String> {
-    let id = id.trim();
-    let parts: Vec<&str> = id.split('/').collect();
-    let part_ok = |p: &str| {
-        !p.is_empty()
-            && p.len() <= MAX_ID_PART
-            && !p.starts_with(['.', '-'])
-            && !p.contains("..")
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
-    if parts.len() > 2 || !parts.iter().all(|p| part_ok(p)) {
-        return Err("not a model id (like owner/name: letters, digits, - _ .)".into());
-    }
-    Ok(id.to_string())
-}
-
-/// A branch, tag or commit: letters, digits, `-`, `_`, `.`, `/`, no `..`, no leading `/`.
-pub fn check_revision(r: &str) -> Result<String, String> {
-    let r = r.trim();
-    let ok = r.len() <= MAX_REVISION
-        && !r.starts_with(['/', '.', '-'])
-        && !r.contains("..")
-        && !r.contains("//")
-        && r.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
-    if ok {
-        Ok(r.to_string())
-    } else {
-        Err("not a revision (a branch, tag or commit)".into())
-    }
-}
-
-/// The host part of an address, for "loads a model from <host>".
-pub fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    rest.split(['/', '?', '#']).next().unwrap_or(rest)
-}
-
-/// `scheme://host[:port]` of an address.
-pub fn origin_of(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, _)) => format!("{scheme}://{}", host_of(url)),
-        None => String::new(),
-    }
-}
-
 fn parse_list(v: &str) -> Option<Vec<usize>> {
     let v = v.trim();
     if v.is_empty() {
@@ -601,57 +525,6 @@ fn shorten(v: &str) -> String {
         s.push('…');
     }
     s
-}
-
-/// Percent-encodes a query value (everything but RFC 3986's unreserved characters).
-pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Splits `?a=b&c=d` into decoded pairs, as `URLSearchParams` does (`+` is a space; a broken
-/// `%` escape stays as written; invalid UTF-8 becomes U+FFFD).
-pub fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.trim_start_matches('?')
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode_component(k), decode_component(v))
-        })
-        .collect()
-}
-
-fn decode_component(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len()
-                && hex(bytes[i + 1]).is_some()
-                && hex(bytes[i + 2]).is_some() =>
-            {
-                out.push(hex(bytes[i + 1]).unwrap_or(0) * 16 + hex(bytes[i + 2]).unwrap_or(0));
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]

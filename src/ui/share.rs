@@ -159,7 +159,7 @@ pub fn ShareBar(session: Session, opened: Link, system_theme: Theme) -> impl Int
     let local = move || session.source.with(|s| s.hub == LOCAL_HUB);
     view! {
         <div class="share-bar" data-testid="share-bar">
-            <button data-testid="share-link" on:click=share title="Copy a link to exactly this view">"🔗 Share link"</button>
+            <button data-testid="share-link" on:click=share title="Copy a link to exactly this view">"Share link"</button>
             <button data-testid="copy-embed" on:click=embed title="Copy an <iframe> of this view for a blog or course page">"</> Copy embed code"</button>
             <label class="check" title="The embedded view waits for a click before it downloads the model">
                 <input type="checkbox" data-testid="embed-light" prop:checked=move || light.get()
