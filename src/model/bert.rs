@@ -18,27 +18,211 @@
 //! The pass follows those Hugging Face classes (eager attention) operation for operation,
 //! because the numbers are checked against them to 1e-5. candle-transformers' models compute
 //! the same softmax but drop it, which is why this file exists.
+//!
+//! The pass runs on plain `f32` buffers, allocated once per pass and reused by every layer,
+//! with the weights read in place from the checkpoint's tensors (never copied or repacked, so
+//! loading costs no second copy). The arithmetic is [`super::kernels`]: in wasm all of it,
+//! natively everything but the matrix products, which stay candle's (its `gemm` crate uses
+//! AVX2/AVX-512 and FMA there; simd128 has neither). Each head's attention is computed from
+//! the `[seq, hidden]` queries and keys in place, and written straight into the returned
+//! [`Attention`]. When only attention is wanted ([`Encoder::attention`]), the last layer stops
+//! after its probabilities: its values, output projection, LayerNorm and feed-forward would be
+//! thrown away.
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, Module};
+use candle_core::{CpuStorage, DType, Device, Storage, StorageRef, Tensor};
 
+use super::kernels;
+#[cfg(target_arch = "wasm32")]
+use super::kernels::Mat;
 use super::{Activation, Checkpoint, Config, Error, Family, Part, Positions, Result};
 use crate::attention::{Attention, Shape};
 
-fn linear(ck: &Checkpoint, name: &str, out_dim: usize, in_dim: usize) -> Result<Linear> {
-    let w = ck.get(&format!("{name}.weight"), &[out_dim, in_dim])?;
-    let b = ck.get(&format!("{name}.bias"), &[out_dim])?;
-    Ok(Linear::new(w, Some(b)))
+/// A weight tensor, shared with the checkpoint (not copied: the page holds one copy of the
+/// weights), read in place as an `f32` slice while a pass runs.
+struct Param {
+    tensor: Tensor,
+    len: usize,
 }
 
-fn layer_norm(ck: &Checkpoint, name: &str, size: usize, eps: f64) -> Result<LayerNorm> {
-    let w = ck.get(&format!("{name}.weight"), &[size])?;
-    let b = ck.get(&format!("{name}.bias"), &[size])?;
-    Ok(LayerNorm::new(w, b, eps))
+/// A [`Param`] borrowed for one kernel call.
+struct Read<'a> {
+    guard: StorageRef<'a>,
+    start: usize,
+    len: usize,
 }
 
-fn embedding(ck: &Checkpoint, name: &str, rows: usize, dim: usize) -> Result<Embedding> {
-    Ok(Embedding::new(ck.get(&format!("{name}.weight"), &[rows, dim])?, dim))
+impl Read<'_> {
+    /// The values; empty if the storage is not CPU f32 ([`Param::get`] rules that out).
+    fn slice(&self) -> &[f32] {
+        match &*self.guard {
+            Storage::Cpu(CpuStorage::F32(v)) => {
+                v.get(self.start..self.start + self.len).unwrap_or(&[])
+            }
+            _ => &[],
+        }
+    }
+}
+
+impl Param {
+    /// The checkpoint's tensor `name`, checked against `dims`: contiguous f32 on the CPU.
+    fn get(ck: &Checkpoint, name: &str, dims: &[usize]) -> Result<Self> {
+        let tensor = ck.get(name, dims)?;
+        let len = tensor.elem_count();
+        let p = Self { tensor, len };
+        if p.tensor.dtype() != DType::F32
+            || !p.tensor.is_contiguous()
+            || p.read().slice().len() != len
+        {
+            return Err(Error::Weights(format!(
+                "tensor \"{name}\" is not a contiguous f32 tensor"
+            )));
+        }
+        Ok(p)
+    }
+
+    fn read(&self) -> Read<'_> {
+        let (guard, layout) = self.tensor.storage_and_layout();
+        Read {
+            guard,
+            start: layout.start_offset(),
+            len: self.len,
+        }
+    }
+}
+
+/// PyTorch's `Linear`: `weight` is `[out, in]`.
+struct Linear {
+    weight: Param,
+    bias: Param,
+    out: usize,
+}
+
+impl Linear {
+    fn load(ck: &Checkpoint, name: &str, out: usize, inp: usize) -> Result<Self> {
+        Ok(Self {
+            weight: Param::get(ck, &format!("{name}.weight"), &[out, inp])?,
+            bias: Param::get(ck, &format!("{name}.bias"), &[out])?,
+            out,
+        })
+    }
+
+    /// `out[..rows × out] = x @ weightᵀ + bias (+ residual)`.
+    ///
+    /// In wasm this is [`kernels::linear`]. Natively it is candle's matmul (the `gemm` crate,
+    /// which picks AVX2 or AVX-512 with FMA at run time, and may use several threads): the
+    /// portable kernel only has the 4-lane SSE2 baseline there and is about 4× slower.
+    fn forward(
+        &self,
+        x: &[f32],
+        rows: usize,
+        out: &mut [f32],
+        residual: Option<&[f32]>,
+    ) -> Result<()> {
+        let m = self.out;
+        let out = out
+            .get_mut(..rows * m)
+            .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
+        #[cfg(target_arch = "wasm32")]
+        {
+            let (w, b) = (self.weight.read(), self.bias.read());
+            kernels::linear(x, rows, w.slice(), b.slice(), out, residual)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let k = self.weight.tensor.dim(1)?;
+            let x = x
+                .get(..rows * k)
+                .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
+            let y = Tensor::from_slice(x, (rows, k), &Device::Cpu)?
+                .matmul(&self.weight.tensor.t()?)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            let b = self.bias.read();
+            let b = b.slice();
+            if y.len() != out.len() || b.len() != m || residual.is_some_and(|r| r.len() < out.len())
+            {
+                return Err(Error::Compute(
+                    "a linear layer has an unexpected shape".into(),
+                ));
+            }
+            let bias = |ij: usize| b[ij % m];
+            match residual {
+                None => out
+                    .iter_mut()
+                    .zip(&y)
+                    .enumerate()
+                    .for_each(|(ij, (o, v))| *o = v + bias(ij)),
+                Some(res) => out
+                    .iter_mut()
+                    .zip(&y)
+                    .zip(res)
+                    .enumerate()
+                    .for_each(|(ij, ((o, v), r))| *o = (v + bias(ij)) + r),
+            }
+            Ok(())
+        }
+    }
+}
+
+struct LayerNorm {
+    weight: Param,
+    bias: Param,
+    eps: f32,
+}
+
+impl LayerNorm {
+    fn load(ck: &Checkpoint, name: &str, size: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: Param::get(ck, &format!("{name}.weight"), &[size])?,
+            bias: Param::get(ck, &format!("{name}.bias"), &[size])?,
+            eps: eps as f32,
+        })
+    }
+
+    /// Normalises each row of `x` in place.
+    fn forward(&self, x: &mut [f32]) -> Result<()> {
+        let (w, b) = (self.weight.read(), self.bias.read());
+        kernels::layer_norm(x, w.slice().len(), w.slice(), b.slice(), self.eps)
+    }
+}
+
+/// An embedding table `[rows, dim]`.
+struct Embedding {
+    table: Param,
+    rows: usize,
+    dim: usize,
+}
+
+impl Embedding {
+    fn load(ck: &Checkpoint, name: &str, rows: usize, dim: usize) -> Result<Self> {
+        Ok(Self {
+            table: Param::get(ck, &format!("{name}.weight"), &[rows, dim])?,
+            rows,
+            dim,
+        })
+    }
+
+    /// Adds row `ids[i]` to row `i` of `x` (`[ids.len(), dim]`).
+    fn add_to(&self, ids: &[u32], x: &mut [f32], what: &str) -> Result<()> {
+        let t = self.table.read();
+        let t = t.slice();
+        for (row, &id) in x.chunks_exact_mut(self.dim).zip(ids) {
+            let id = id as usize;
+            let src = t
+                .get(id * self.dim..(id + 1) * self.dim)
+                .filter(|_| id < self.rows)
+                .ok_or_else(|| {
+                    Error::Compute(format!(
+                        "{what} {id} is outside the model's table of {} rows",
+                        self.rows
+                    ))
+                })?;
+            for (v, e) in row.iter_mut().zip(src) {
+                *v += e;
+            }
+        }
+        Ok(())
+    }
 }
 
 struct Embeddings {
@@ -54,38 +238,67 @@ struct Embeddings {
 impl Embeddings {
     fn load(ck: &Checkpoint, cfg: &Config) -> Result<Self> {
         let e = cfg.embedding_size;
-        let token_type = if cfg.family.has_token_type_embeddings() && ck.contains("embeddings.token_type_embeddings.weight") {
-            Some(embedding(ck, "embeddings.token_type_embeddings", cfg.type_vocab_size, e)?)
+        let token_type = if cfg.family.has_token_type_embeddings()
+            && ck.contains("embeddings.token_type_embeddings.weight")
+        {
+            Some(Embedding::load(
+                ck,
+                "embeddings.token_type_embeddings",
+                cfg.type_vocab_size,
+                e,
+            )?)
         } else {
             None
         };
         let projection = if cfg.family.projects_embeddings() {
-            Some(linear(ck, Family::EMBEDDING_PROJECTION, cfg.hidden_size, e)?)
+            Some(Linear::load(
+                ck,
+                Family::EMBEDDING_PROJECTION,
+                cfg.hidden_size,
+                e,
+            )?)
         } else {
             None
         };
         Ok(Self {
-            word: embedding(ck, "embeddings.word_embeddings", cfg.vocab_size, e)?,
-            position: embedding(ck, "embeddings.position_embeddings", cfg.max_position_embeddings, e)?,
+            word: Embedding::load(ck, "embeddings.word_embeddings", cfg.vocab_size, e)?,
+            position: Embedding::load(
+                ck,
+                "embeddings.position_embeddings",
+                cfg.max_position_embeddings,
+                e,
+            )?,
             token_type,
-            norm: layer_norm(ck, "embeddings.LayerNorm", e, cfg.layer_norm_eps)?,
+            norm: LayerNorm::load(ck, "embeddings.LayerNorm", e, cfg.layer_norm_eps)?,
             projection,
         })
     }
 
     /// `LayerNorm(word + type + position)` in Hugging Face's order of additions, projected to
-    /// the hidden size when the family does that.
-    fn forward(&self, ids: &Tensor, type_ids: &Tensor, positions: &Tensor) -> Result<Tensor> {
-        let mut x = self.word.forward(ids)?;
+    /// the hidden size when the family does that: `[seq, hidden]`.
+    fn forward(
+        &self,
+        ids: &[u32],
+        type_ids: &[u32],
+        positions: &[u32],
+        cfg: &Config,
+    ) -> Result<Vec<f32>> {
+        let n = ids.len();
+        let mut x = vec![0.0f32; n * self.word.dim];
+        self.word.add_to(ids, &mut x, "token id")?;
         if let Some(tt) = &self.token_type {
-            x = x.add(&tt.forward(type_ids)?)?;
+            tt.add_to(type_ids, &mut x, "segment id")?;
         }
-        x = x.add(&self.position.forward(positions)?)?;
-        x = self.norm.forward(&x)?;
-        if let Some(p) = &self.projection {
-            x = p.forward(&x)?;
+        self.position.add_to(positions, &mut x, "position")?;
+        self.norm.forward(&mut x)?;
+        match &self.projection {
+            Some(p) => {
+                let mut h = vec![0.0f32; n * cfg.hidden_size];
+                p.forward(&x, n, &mut h, None)?;
+                Ok(h)
+            }
+            None => Ok(x),
         }
-        Ok(x)
     }
 }
 
@@ -102,6 +315,35 @@ struct Layer {
     ffn_norm: LayerNorm,
 }
 
+/// The buffers of one pass, sized once and reused by every layer.
+struct Work {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    /// The values transposed, `[hidden, seq]`: head `h` is rows `h·d..(h+1)·d`.
+    vt: Vec<f32>,
+    ctx: Vec<f32>,
+    /// The attention block's output (after its LayerNorm), the feed-forward's input.
+    mid: Vec<f32>,
+    /// The feed-forward's intermediate activations, `[seq, intermediate]`.
+    ffn: Vec<f32>,
+}
+
+impl Work {
+    fn new(n: usize, cfg: &Config) -> Self {
+        let nh = n * cfg.hidden_size;
+        Self {
+            q: vec![0.0; nh],
+            k: vec![0.0; nh],
+            v: vec![0.0; nh],
+            vt: vec![0.0; nh],
+            ctx: vec![0.0; nh],
+            mid: vec![0.0; nh],
+            ffn: vec![0.0; n * cfg.intermediate_size],
+        }
+    }
+}
+
 impl Layer {
     /// Loads weight set `set` ([`Config::layer_prefix`]).
     fn load(ck: &Checkpoint, cfg: &Config, set: usize) -> Result<Self> {
@@ -109,53 +351,181 @@ impl Layer {
         let prefix = cfg.layer_prefix(set);
         let name = |part: Part| format!("{prefix}{}", cfg.family.layer_part(part));
         Ok(Self {
-            query: linear(ck, &name(Part::Query), h, h)?,
-            key: linear(ck, &name(Part::Key), h, h)?,
-            value: linear(ck, &name(Part::Value), h, h)?,
-            attn_out: linear(ck, &name(Part::AttnOut), h, h)?,
-            attn_norm: layer_norm(ck, &name(Part::AttnNorm), h, eps)?,
-            ffn_in: linear(ck, &name(Part::FfnIn), m, h)?,
-            ffn_out: linear(ck, &name(Part::FfnOut), h, m)?,
-            ffn_norm: layer_norm(ck, &name(Part::FfnNorm), h, eps)?,
+            query: Linear::load(ck, &name(Part::Query), h, h)?,
+            key: Linear::load(ck, &name(Part::Key), h, h)?,
+            value: Linear::load(ck, &name(Part::Value), h, h)?,
+            attn_out: Linear::load(ck, &name(Part::AttnOut), h, h)?,
+            attn_norm: LayerNorm::load(ck, &name(Part::AttnNorm), h, eps)?,
+            ffn_in: Linear::load(ck, &name(Part::FfnIn), m, h)?,
+            ffn_out: Linear::load(ck, &name(Part::FfnOut), h, m)?,
+            ffn_norm: LayerNorm::load(ck, &name(Part::FfnNorm), h, eps)?,
         })
     }
 
-    /// This layer's queries and keys for `x` (`[seq, hidden]`): each `[heads, seq, head_dim]`,
-    /// after the bias and before any scaling (Hugging Face's `self.query(x)` / `self.key(x)`,
-    /// split per head).
-    fn queries_keys(&self, x: &Tensor, cfg: &Config) -> Result<(Tensor, Tensor)> {
-        Ok((split_heads(&self.query.forward(x)?, cfg)?, split_heads(&self.key.forward(x)?, cfg)?))
+    /// This layer's queries and keys for `x` (`[seq, hidden]`) into `w.q` and `w.k`, after the
+    /// bias and before any scaling (Hugging Face's `self.query(x)` / `self.key(x)`).
+    fn queries_keys(&self, x: &[f32], n: usize, w: &mut Work) -> Result<()> {
+        self.query.forward(x, n, &mut w.q, None)?;
+        self.key.forward(x, n, &mut w.k, None)
     }
 
-    /// The rest of the layer, given `x` and its [`Self::queries_keys`]. Returns the new hidden
-    /// states and the probabilities `[heads, seq, seq]`.
-    fn attend(&self, x: &Tensor, q: &Tensor, k: &Tensor, cfg: &Config) -> Result<(Tensor, Tensor)> {
-        let (n, d) = (x.dim(0)?, cfg.head_dim());
-        let v = split_heads(&self.value.forward(x)?, cfg)?;
-        // Hugging Face scales the product (not q), so do the same to stay bit-close.
-        let scores = (q.matmul(&k.t()?)? * (1.0 / (d as f64).sqrt()))?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let ctx = probs.matmul(&v)?.transpose(0, 1)?.reshape((n, cfg.num_attention_heads * d))?;
-        let x = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?)?;
-        let mid = activate(&self.ffn_in.forward(&x)?, cfg.hidden_act)?;
-        let out = self.ffn_norm.forward(&(self.ffn_out.forward(&mid)? + &x)?)?;
-        Ok((out, probs))
+    /// The attention probabilities `[heads, seq, seq]` into `probs`, from [`Self::queries_keys`].
+    fn probabilities(&self, n: usize, cfg: &Config, w: &Work, probs: &mut [f32]) -> Result<()> {
+        scores(&w.q, &w.k, n, cfg, probs)?;
+        for p in probs.chunks_exact_mut(n * n) {
+            kernels::softmax(p, n)?;
+        }
+        Ok(())
+    }
+
+    /// The rest of the layer, given `x` and its [`Self::probabilities`]: replaces `x` with the
+    /// layer's output.
+    fn finish(
+        &self,
+        x: &mut [f32],
+        n: usize,
+        cfg: &Config,
+        w: &mut Work,
+        probs: &[f32],
+    ) -> Result<()> {
+        self.value.forward(x, n, &mut w.v, None)?;
+        context(probs, &w.v, n, cfg, &mut w.vt, &mut w.ctx)?;
+        self.attn_out.forward(&w.ctx, n, &mut w.mid, Some(x))?;
+        self.attn_norm.forward(&mut w.mid)?;
+        self.ffn_in.forward(&w.mid, n, &mut w.ffn, None)?;
+        activate(&mut w.ffn, cfg.hidden_act);
+        self.ffn_out.forward(&w.ffn, n, x, Some(&w.mid))?;
+        self.ffn_norm.forward(x)
     }
 }
 
-/// `[seq, hidden]` -> `[heads, seq, head_dim]`.
-fn split_heads(t: &Tensor, cfg: &Config) -> Result<Tensor> {
-    let (n, heads, d) = (t.dim(0)?, cfg.num_attention_heads, cfg.head_dim());
-    Ok(t.reshape((n, heads, d))?.transpose(0, 1)?.contiguous()?)
+/// Every head's scaled scores `q·kᵀ / √d` into `out` (`[heads, seq, seq]`), from queries and
+/// keys `[seq, hidden]`. Hugging Face scales the product (not q), so this does the same to
+/// stay bit-close. In wasm, each head is read in place (a column stripe of `q` and `k`).
+#[cfg(target_arch = "wasm32")]
+fn scores(q: &[f32], k: &[f32], n: usize, cfg: &Config, out: &mut [f32]) -> Result<()> {
+    let (h, d) = (cfg.hidden_size, cfg.head_dim());
+    let scale = (1.0 / (d as f64).sqrt()) as f32;
+    for (head, p) in out
+        .chunks_exact_mut(n * n)
+        .enumerate()
+        .take(cfg.num_attention_heads)
+    {
+        let (q, k) = (
+            Mat::columns(q, n, head * d, d, h),
+            Mat::columns(k, n, head * d, d, h),
+        );
+        kernels::matmul_t(q, k, p, n, |_, _, s| s * scale)?;
+    }
+    Ok(())
 }
 
-fn activate(x: &Tensor, act: Activation) -> Result<Tensor> {
-    Ok(match act {
-        Activation::Gelu => x.gelu_erf()?,
-        Activation::GeluTanh => x.gelu()?,
-        Activation::Relu => x.relu()?,
-        Activation::Silu => x.silu()?,
-    })
+/// The attention's output `[seq, hidden]` into `ctx`: each head's probabilities times its
+/// values (`v` is `[seq, hidden]`; `vt` receives it transposed, so that each head's values
+/// are rows the kernel reads in place).
+#[cfg(target_arch = "wasm32")]
+fn context(
+    probs: &[f32],
+    v: &[f32],
+    n: usize,
+    cfg: &Config,
+    vt: &mut [f32],
+    ctx: &mut [f32],
+) -> Result<()> {
+    let (h, d) = (cfg.hidden_size, cfg.head_dim());
+    kernels::transpose(v, n, h, vt)?;
+    for (head, p) in probs
+        .chunks_exact(n * n)
+        .enumerate()
+        .take(cfg.num_attention_heads)
+    {
+        let vt = Mat::new(vt.get(head * d * n..).unwrap_or(&[]), d, n);
+        let out = ctx.get_mut(head * d..).unwrap_or(&mut []);
+        kernels::matmul_t(Mat::new(p, n, n), vt, out, h, |_, _, s| s)?;
+    }
+    Ok(())
+}
+
+/// `[seq, hidden]` as a `[heads, seq, head_dim]` tensor (native builds).
+#[cfg(not(target_arch = "wasm32"))]
+fn split_heads(x: &[f32], n: usize, cfg: &Config) -> Result<Tensor> {
+    let (heads, d) = (cfg.num_attention_heads, cfg.head_dim());
+    let x = x
+        .get(..n * heads * d)
+        .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
+    Ok(Tensor::from_slice(x, (n, heads, d), &Device::Cpu)?
+        .transpose(0, 1)?
+        .contiguous()?)
+}
+
+/// Copies a tensor's values into `out`, which must have exactly as many.
+#[cfg(not(target_arch = "wasm32"))]
+fn copy_out(t: &Tensor, out: &mut [f32]) -> Result<()> {
+    let v = t.flatten_all()?.to_vec1::<f32>()?;
+    let out = out
+        .get_mut(..v.len())
+        .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
+    out.copy_from_slice(&v);
+    Ok(())
+}
+
+/// Native [`scores`]: candle's batched matmul over heads (AVX2/AVX-512 kernels).
+#[cfg(not(target_arch = "wasm32"))]
+fn scores(q: &[f32], k: &[f32], n: usize, cfg: &Config, out: &mut [f32]) -> Result<()> {
+    let (q, k) = (split_heads(q, n, cfg)?, split_heads(k, n, cfg)?);
+    let scores = (q.matmul(&k.t()?)? * (1.0 / (cfg.head_dim() as f64).sqrt()))?;
+    copy_out(&scores, out)
+}
+
+/// Native [`context`], with candle's batched matmul.
+#[cfg(not(target_arch = "wasm32"))]
+fn context(
+    probs: &[f32],
+    v: &[f32],
+    n: usize,
+    cfg: &Config,
+    _vt: &mut [f32],
+    ctx: &mut [f32],
+) -> Result<()> {
+    let heads = cfg.num_attention_heads;
+    let probs = probs
+        .get(..heads * n * n)
+        .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
+    let p = Tensor::from_slice(probs, (heads, n, n), &Device::Cpu)?;
+    copy_out(
+        &p.matmul(&split_heads(v, n, cfg)?)?
+            .transpose(0, 1)?
+            .contiguous()?,
+        ctx,
+    )
+}
+
+/// Exact (erf) GELU. In wasm, [`kernels::gelu_erf`]: a vectorised rational erf within
+/// 1.5e-7 (the scalar erf it replaces was a visible share of a 32-token pass). Natively,
+/// candle's scalar erf, exact to f32: there the matrix products are candle's too, with FMA and
+/// another summation order, and with both approximations the queries of the 232-token golden
+/// case drift to 1.02e-5 of PyTorch's, just over the tests' 1e-5 (8.9e-6 with the exact erf;
+/// wasm, with its own order, stays at 7.4e-6 with the approximation).
+#[cfg(target_arch = "wasm32")]
+fn gelu(x: &mut [f32]) {
+    kernels::gelu_erf(x)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn gelu(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v =
+            (candle_core::cpu::erf::erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * *v;
+    }
+}
+
+fn activate(x: &mut [f32], act: Activation) {
+    match act {
+        Activation::Gelu => gelu(x),
+        Activation::GeluTanh => kernels::gelu_tanh(x),
+        Activation::Relu => kernels::relu(x),
+        Activation::Silu => kernels::silu(x),
+    }
 }
 
 /// What one forward pass yields.
@@ -181,13 +551,30 @@ pub struct QueryKey {
 }
 
 impl QueryKey {
-    fn from_tensors(q: &Tensor, k: &Tensor) -> Result<Self> {
-        let (heads, seq, head_dim) = q.dims3()?;
-        let qk = Self { heads, seq, head_dim, q: q.flatten_all()?.to_vec1()?, k: k.flatten_all()?.to_vec1()? };
-        if k.dims3()? != (heads, seq, head_dim) || qk.q.len() != qk.k.len() {
-            return Err(Error::Compute("queries and keys have different shapes".into()));
+    /// Splits `[seq, hidden]` queries and keys per head.
+    fn from_rows(q: &[f32], k: &[f32], seq: usize, cfg: &Config) -> Result<Self> {
+        let (heads, head_dim, h) = (cfg.num_attention_heads, cfg.head_dim(), cfg.hidden_size);
+        if q.len() < seq * h || k.len() < seq * h || heads * head_dim > h {
+            return Err(Error::Compute(
+                "queries and keys have different shapes".into(),
+            ));
         }
-        Ok(qk)
+        let split = |x: &[f32]| {
+            let mut out = Vec::with_capacity(heads * seq * head_dim);
+            for head in 0..heads {
+                for row in x.chunks_exact(h).take(seq) {
+                    out.extend_from_slice(&row[head * head_dim..(head + 1) * head_dim]);
+                }
+            }
+            out
+        };
+        Ok(Self {
+            heads,
+            seq,
+            head_dim,
+            q: split(q),
+            k: split(k),
+        })
     }
 
     fn row<'a>(&self, data: &'a [f32], head: usize, token: usize) -> Option<&'a [f32]> {
@@ -212,8 +599,10 @@ impl QueryKey {
 /// How far one pass goes and what it keeps besides the attention.
 #[derive(Clone, Copy, PartialEq)]
 enum Plan {
-    /// Every layer; also every layer's queries and keys when `qk`.
-    Full { qk: bool },
+    /// Every layer's attention; also every layer's queries and keys when `qk`, and the last
+    /// hidden state when `hidden` (without it, the last layer stops at its attention: its
+    /// values, output, LayerNorm and feed-forward would be thrown away).
+    Full { qk: bool, hidden: bool },
     /// Only what layer `.0`'s queries and keys need: the embeddings, layers `0..layer` (whose
     /// attention is not kept), then the query and key projections of `layer`.
     QueryKeyOf(usize),
@@ -221,7 +610,7 @@ enum Plan {
 
 /// What [`Encoder::pass`] returns; which fields are filled depends on the [`Plan`].
 struct Pass {
-    hidden: Option<Tensor>,
+    hidden: Option<Vec<f32>>,
     attention: Option<Attention>,
     qk: Vec<QueryKey>,
 }
@@ -238,16 +627,22 @@ pub struct Encoder {
 
 impl Encoder {
     /// Builds the encoder from a checkpoint, checking every tensor's shape against `cfg`.
-    /// Shared layers are loaded once.
+    /// Shared layers are loaded once. The weights are shared with `ck`, not copied.
     pub fn load(ck: &Checkpoint, cfg: &Config) -> Result<Self> {
         let mut weights = Vec::new();
         for set in 0..cfg.weight_sets() {
             weights.push(Layer::load(ck, cfg, set)?);
         }
         if cfg.layer_weights().iter().any(|&w| w >= weights.len()) {
-            return Err(Error::Config("a layer runs a weight set the model does not have".into()));
+            return Err(Error::Config(
+                "a layer runs a weight set the model does not have".into(),
+            ));
         }
-        Ok(Self { cfg: cfg.clone(), embeddings: Embeddings::load(ck, cfg)?, weights })
+        Ok(Self {
+            cfg: cfg.clone(),
+            embeddings: Embeddings::load(ck, cfg)?,
+            weights,
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -257,25 +652,65 @@ impl Encoder {
     /// The layers in the order they run (shared weight sets appear more than once).
     fn layers(&self) -> impl Iterator<Item = Result<&Layer>> {
         self.cfg.layer_weights().iter().map(|&w| {
-            self.weights.get(w).ok_or_else(|| Error::Compute(format!("weight set {w} is missing")))
+            self.weights
+                .get(w)
+                .ok_or_else(|| Error::Compute(format!("weight set {w} is missing")))
         })
     }
 
     /// Runs one unpadded sequence (batch of one, so no attention mask is needed).
     /// The caller guarantees `ids.len() <= cfg.max_tokens()` and valid ids
-    /// ([`super::Engine`] does); out-of-range ids are reported as an error by candle.
+    /// ([`super::Engine`] does); out-of-range ids are reported as an error.
     /// `type_ids` are the tokenizer's segment ids; families that do not take them
     /// ([`Family::uses_segment_ids`]) ignore them.
     pub fn forward(&self, ids: &[u32], type_ids: &[u32]) -> Result<EncoderOutput> {
-        let pass = self.pass(ids, type_ids, Plan::Full { qk: false })?;
-        Self::output(pass)
+        let pass = self.pass(
+            ids,
+            type_ids,
+            Plan::Full {
+                qk: false,
+                hidden: true,
+            },
+        )?;
+        self.output(pass)
     }
 
     /// [`Self::forward`], also keeping every layer's queries and keys (one per layer, in order).
-    pub fn forward_with_qk(&self, ids: &[u32], type_ids: &[u32]) -> Result<(EncoderOutput, Vec<QueryKey>)> {
-        let mut pass = self.pass(ids, type_ids, Plan::Full { qk: true })?;
+    pub fn forward_with_qk(
+        &self,
+        ids: &[u32],
+        type_ids: &[u32],
+    ) -> Result<(EncoderOutput, Vec<QueryKey>)> {
+        let mut pass = self.pass(
+            ids,
+            type_ids,
+            Plan::Full {
+                qk: true,
+                hidden: true,
+            },
+        )?;
         let qk = std::mem::take(&mut pass.qk);
-        Ok((Self::output(pass)?, qk))
+        Ok((self.output(pass)?, qk))
+    }
+
+    /// Every layer's attention (and, when `qk`, every layer's queries and keys) without the
+    /// last hidden state: the same numbers as [`Self::forward`], with the last layer's work
+    /// after its attention skipped.
+    pub fn attention(
+        &self,
+        ids: &[u32],
+        type_ids: &[u32],
+        qk: bool,
+    ) -> Result<(Attention, Vec<QueryKey>)> {
+        let pass = self.pass(ids, type_ids, Plan::Full { qk, hidden: false })?;
+        match pass {
+            Pass {
+                attention: Some(attention),
+                qk,
+                ..
+            } => Ok((attention, qk)),
+            _ => Err(Error::Compute("the forward pass stopped early".into())),
+        }
     }
 
     /// The queries and keys of `layer` alone: runs the embeddings and layers `0..layer` only.
@@ -288,28 +723,39 @@ impl Encoder {
             )));
         }
         let pass = self.pass(ids, type_ids, Plan::QueryKeyOf(layer))?;
-        pass.qk.into_iter().next().ok_or_else(|| Error::Compute(format!("layer {layer} gave no queries")))
+        pass.qk
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Compute(format!("layer {layer} gave no queries")))
     }
 
-    fn output(pass: Pass) -> Result<EncoderOutput> {
+    fn output(&self, pass: Pass) -> Result<EncoderOutput> {
         match pass {
-            Pass { hidden: Some(hidden), attention: Some(attention), .. } => Ok(EncoderOutput { hidden, attention }),
+            Pass {
+                hidden: Some(hidden),
+                attention: Some(attention),
+                ..
+            } => {
+                let n = attention.shape().seq;
+                let hidden = Tensor::from_vec(hidden, (n, self.cfg.hidden_size), &Device::Cpu)?;
+                Ok(EncoderOutput { hidden, attention })
+            }
             _ => Err(Error::Compute("the forward pass stopped early".into())),
         }
     }
 
     /// Position ids of an unpadded input ([`Positions`]).
-    fn position_ids(&self, ids: &[u32]) -> Result<Tensor> {
-        let dev = Device::Cpu;
+    fn position_ids(&self, ids: &[u32]) -> Result<Vec<u32>> {
         let n = ids.len();
         match self.cfg.positions {
             Positions::FromZero => {
-                let end = u32::try_from(n).map_err(|_| Error::Compute(format!("{n} tokens are too many")))?;
-                Ok(Tensor::arange(0u32, end, &dev)?)
+                let end = u32::try_from(n)
+                    .map_err(|_| Error::Compute(format!("{n} tokens are too many")))?;
+                Ok((0..end).collect())
             }
             Positions::AfterPadding(pad) => {
                 let mut last = pad;
-                let positions: Vec<u32> = ids
+                Ok(ids
                     .iter()
                     .map(|&id| {
                         if id == pad {
@@ -319,66 +765,102 @@ impl Encoder {
                             last
                         }
                     })
-                    .collect();
-                Ok(Tensor::from_vec(positions, n, &dev)?)
+                    .collect())
             }
         }
     }
 
-    /// The one forward pass behind [`Self::forward`], [`Self::forward_with_qk`] and
-    /// [`Self::queries_keys`]. Copies queries and keys out of the tensors only when the plan
-    /// asks for them, so a plain forward costs what it always did.
+    /// The one forward pass behind [`Self::forward`], [`Self::attention`] and
+    /// [`Self::queries_keys`]. Copies queries and keys out only when the plan asks for them,
+    /// and writes each layer's probabilities straight into the attention it returns.
     fn pass(&self, ids: &[u32], type_ids: &[u32], plan: Plan) -> Result<Pass> {
         let n = ids.len();
-        let dev = Device::Cpu;
-        let ids_t = Tensor::from_slice(ids, n, &dev)?;
-        let types_t = if self.cfg.family.uses_segment_ids() {
+        let zeros;
+        let type_ids = if self.cfg.family.uses_segment_ids() {
             if type_ids.len() != n {
-                return Err(Error::Compute(format!("{n} tokens but {} segment ids", type_ids.len())));
+                return Err(Error::Compute(format!(
+                    "{n} tokens but {} segment ids",
+                    type_ids.len()
+                )));
             }
-            Tensor::from_slice(type_ids, n, &dev)?
+            type_ids
         } else {
             // RoBERTa adds its one segment row to every token; DistilBERT ignores this.
-            Tensor::zeros(n, DType::U32, &dev)?
+            zeros = vec![0u32; n];
+            &zeros
         };
         let positions = self.position_ids(ids)?;
-        let mut x = self.embeddings.forward(&ids_t, &types_t, &positions)?;
-        let shape = Shape { layers: self.cfg.num_hidden_layers, heads: self.cfg.num_attention_heads, seq: n };
+        let mut x = self
+            .embeddings
+            .forward(ids, type_ids, &positions, &self.cfg)?;
+        let shape = Shape {
+            layers: self.cfg.num_hidden_layers,
+            heads: self.cfg.num_attention_heads,
+            seq: n,
+        };
+        let plane = shape
+            .heads
+            .checked_mul(n)
+            .and_then(|v| v.checked_mul(n))
+            .ok_or_else(|| {
+                Error::Compute(format!("the attention of {n} tokens is too large to hold"))
+            })?;
         let mut data = Vec::new();
         if let Plan::Full { .. } = plan {
-            let len = shape
-                .layers
-                .checked_mul(shape.heads)
-                .and_then(|v| v.checked_mul(n))
-                .and_then(|v| v.checked_mul(n))
-                .ok_or_else(|| Error::Compute(format!("the attention of {n} tokens is too large to hold")))?;
+            let len = shape.layers.checked_mul(plane).ok_or_else(|| {
+                Error::Compute(format!("the attention of {n} tokens is too large to hold"))
+            })?;
             data.try_reserve_exact(len).map_err(|_| {
                 Error::Compute(format!(
                     "not enough memory for the attention of {n} tokens ({} layers × {} heads × {n}²)",
                     shape.layers, shape.heads
                 ))
             })?;
+            data.resize(len, 0.0);
         }
+        let mut work = Work::new(n, &self.cfg);
         let mut qk = Vec::new();
+        let mut scratch = Vec::new();
+        let last = shape.layers.saturating_sub(1);
         for (i, layer) in self.layers().enumerate() {
             let layer = layer?;
-            let (q, k) = layer.queries_keys(&x, &self.cfg)?;
+            layer.queries_keys(&x, n, &mut work)?;
             match plan {
                 Plan::QueryKeyOf(stop) if stop == i => {
-                    qk.push(QueryKey::from_tensors(&q, &k)?);
-                    return Ok(Pass { hidden: None, attention: None, qk });
+                    qk.push(QueryKey::from_rows(&work.q, &work.k, n, &self.cfg)?);
+                    return Ok(Pass {
+                        hidden: None,
+                        attention: None,
+                        qk,
+                    });
                 }
-                Plan::Full { qk: true } => qk.push(QueryKey::from_tensors(&q, &k)?),
+                Plan::Full { qk: true, .. } => {
+                    qk.push(QueryKey::from_rows(&work.q, &work.k, n, &self.cfg)?)
+                }
                 _ => {}
             }
-            let (next, probs) = layer.attend(&x, &q, &k, &self.cfg)?;
-            if let Plan::Full { .. } = plan {
-                data.extend(probs.flatten_all()?.to_vec1::<f32>()?);
+            // The plan QueryKeyOf keeps no attention, but the layers before `stop` need theirs.
+            let probs = match plan {
+                Plan::Full { .. } => data.get_mut(i * plane..(i + 1) * plane),
+                Plan::QueryKeyOf(_) => {
+                    scratch.resize(plane, 0.0);
+                    Some(&mut scratch[..])
+                }
             }
-            x = next;
+            .ok_or_else(|| Error::Compute("attention has an unexpected size".into()))?;
+            layer.probabilities(n, &self.cfg, &work, probs)?;
+            if i == last && matches!(plan, Plan::Full { hidden: false, .. }) {
+                break;
+            }
+            layer.finish(&mut x, n, &self.cfg, &mut work, probs)?;
         }
         let attention = Attention::new(shape, data)
             .ok_or_else(|| Error::Compute("attention has an unexpected size".into()))?;
-        Ok(Pass { hidden: Some(x), attention: Some(attention), qk })
+        let hidden = matches!(plan, Plan::Full { hidden: true, .. }).then_some(x);
+        Ok(Pass {
+            hidden,
+            attention: Some(attention),
+            qk,
+        })
     }
 }

@@ -1,7 +1,9 @@
 //! The engine as the page and the command line use it: bytes in, attention out (and, on
 //! request, the per-head queries and keys behind it).
 
-use super::{Checkpoint, Config, Encoded, Encoder, Error, Family, QueryKey, Result, TokenizerWrapper};
+use super::{
+    Checkpoint, Config, Encoded, Encoder, Error, Family, QueryKey, Result, TokenizerWrapper,
+};
 use crate::attention::Attention;
 
 /// A loaded model: config, tokenizer and encoder.
@@ -33,9 +35,17 @@ impl Engine {
     /// `tokenizer.json` before the weights download (a broken one fails in a second, not after
     /// 440 MB), then streams the weights ([`super::WeightStream`]) for the config's family.
     /// The tensors are shared with `checkpoint`, not copied; drop it afterwards.
-    pub fn new(config: Config, tokenizer: TokenizerWrapper, checkpoint: &Checkpoint) -> Result<Self> {
+    pub fn new(
+        config: Config,
+        tokenizer: TokenizerWrapper,
+        checkpoint: &Checkpoint,
+    ) -> Result<Self> {
         let encoder = Encoder::load(checkpoint, &config)?;
-        Ok(Self { config, tokenizer, encoder })
+        Ok(Self {
+            config,
+            tokenizer,
+            encoder,
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -74,8 +84,10 @@ impl Engine {
     pub fn run(&self, text: &str, pair: Option<&str>) -> Result<Run> {
         let encoded = self.encode(text, pair)?;
         self.check(&encoded)?;
-        let out = self.encoder.forward(&encoded.ids(), &encoded.type_ids())?;
-        Ok(Run { encoded, attention: out.attention })
+        let (attention, _) = self
+            .encoder
+            .attention(&encoded.ids(), &encoded.type_ids(), false)?;
+        Ok(Run { encoded, attention })
     }
 
     /// [`Self::run`] that also keeps every layer's queries and keys (one [`QueryKey`] per
@@ -83,8 +95,10 @@ impl Engine {
     pub fn run_with_qk(&self, text: &str, pair: Option<&str>) -> Result<(Run, Vec<QueryKey>)> {
         let encoded = self.encode(text, pair)?;
         self.check(&encoded)?;
-        let (out, qk) = self.encoder.forward_with_qk(&encoded.ids(), &encoded.type_ids())?;
-        Ok((Run { encoded, attention: out.attention }, qk))
+        let (attention, qk) = self
+            .encoder
+            .attention(&encoded.ids(), &encoded.type_ids(), true)?;
+        Ok((Run { encoded, attention }, qk))
     }
 
     /// The per-head queries and keys of `layer` for an input [`Self::encode`] returned (the
@@ -92,7 +106,8 @@ impl Engine {
     /// the model's last is an error.
     pub fn queries_keys(&self, encoded: &Encoded, layer: usize) -> Result<QueryKey> {
         self.check(encoded)?;
-        self.encoder.queries_keys(&encoded.ids(), &encoded.type_ids(), layer)
+        self.encoder
+            .queries_keys(&encoded.ids(), &encoded.type_ids(), layer)
     }
 
     /// Rejects inputs the encoder cannot take, with a message for the user.
@@ -113,7 +128,9 @@ impl Engine {
                 t.text, t.id
             )));
         }
-        if self.config.family.uses_segment_ids() && encoded.tokens.iter().any(|t| t.type_id as usize >= types) {
+        if self.config.family.uses_segment_ids()
+            && encoded.tokens.iter().any(|t| t.type_id as usize >= types)
+        {
             return Err(Error::Tokenize(format!(
                 "this model has {types} segment type(s); it cannot take a sentence pair"
             )));

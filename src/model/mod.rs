@@ -10,15 +10,18 @@ mod config;
 mod engine;
 mod error;
 mod family;
+mod kernels;
 mod stream;
 pub mod synthetic;
 mod tokenize;
 
 pub use bert::{Encoder, EncoderOutput, QueryKey};
-pub use checkpoint::{canonical_name, is_pytorch_pickle, needs_safetensors, Checkpoint, NEEDS_SAFETENSORS};
+pub use checkpoint::{
+    canonical_name, is_pytorch_pickle, needs_safetensors, Checkpoint, NEEDS_SAFETENSORS,
+};
 pub use config::{Activation, Config, Positions, MAX_LAYERS};
 pub use engine::{Engine, Run};
-pub use error::{Error, Result};
+pub use error::{looks_like_html, Error, Result, HTML_INSTEAD};
 pub use family::{Family, Part};
 pub use stream::{WeightStream, WASM_WEIGHT_BUDGET};
 pub use tokenize::{Encoded, Token, TokenizerWrapper};
