@@ -2,6 +2,9 @@
 // Writes the site's service worker: sw.js (the template at the repo root) with MANIFEST filled
 // in — every app-shell file of this build with its SHA-256, and a version hashed from them.
 //
+// First completes index.html's Content-Security-Policy (scripts/csp.mjs: the hash of trunk's
+// inline script), since index.html is one of the hashed files.
+//
 // Run by trunk after each build (Trunk.toml, [[hooks]] stage "post_build"), on the staging
 // directory that becomes dist/. Also runnable by hand on a built site:
 //
@@ -16,6 +19,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { applyCsp } from './csp.mjs';
 
 const MARKER = /^const MANIFEST = null; \/\/ @@MANIFEST@@$/m;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,6 +62,9 @@ function main() {
   const { dir, template } = args(process.argv.slice(2));
   const source = fs.readFileSync(template, 'utf8');
   if (!MARKER.test(source)) throw new Error(`${template}: the line "const MANIFEST = null; // @@MANIFEST@@" is missing`);
+  // The CSP's inline-script hashes first: index.html is part of the shell hashed below.
+  const policy = applyCsp(dir);
+  console.log(`csp: ${policy}`);
   const index = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
   const dev = index.includes('.well-known/trunk/ws');
   const files = listFiles(dir)

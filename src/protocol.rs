@@ -308,7 +308,16 @@ pub enum Response {
     /// Load `load` has its files; parsing and building the model.
     Parsing { load: u64 },
     Loaded { load: u64, info: ModelInfo },
-    Ran { id: u64, tokens: Vec<Token>, truncated: bool, shape: Shape, ms: f64 },
+    /// `dropped`: how many input tokens the model's position limit cut off.
+    Ran {
+        id: u64,
+        tokens: Vec<Token>,
+        truncated: bool,
+        #[serde(default)]
+        dropped: usize,
+        shape: Shape,
+        ms: f64,
+    },
     /// The data follows as a transferred `Float32Array` laid out as `kind` says.
     Slice { run: u64, kind: SliceKind, options: ViewOptions, dims: Vec<usize> },
     /// The worker will not cut this slice, and says why in words the page shows (attention

@@ -211,26 +211,48 @@ fn load_local(state: &Rc<RefCell<State>>, id: u64, name: String, files: Vec<Stri
                 state.borrow_mut().engine = Some(Rc::new(engine));
                 post(&Response::Loaded { load: id, info });
             }
-            Err(message) => post(&Response::Error { stage: Stage::Load, id: Some(id), message }),
+            Err(message) => post(&Response::Error {
+                stage: Stage::Load,
+                id: Some(id),
+                message,
+            }),
         }
     });
 }
 
 /// A local file's bytes (the small files).
 async fn blob_bytes(blob: &web_sys::Blob, name: &str) -> Result<Vec<u8>, String> {
-    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| format!("{name} could not be read ({e:?})"))?;
+    let buffer = JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(|e| format!("{name} could not be read ({e:?})"))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
-async fn read_local(config: &web_sys::Blob, tokenizer: &web_sys::Blob, weights: &web_sys::Blob) -> Result<Engine, String> {
-    let config = Config::from_json(&blob_bytes(config, "config.json").await?).map_err(|e| e.to_string())?;
-    let tokenizer = TokenizerWrapper::from_json(&blob_bytes(tokenizer, "tokenizer.json").await?, config.max_tokens())
+async fn read_local(
+    config: &web_sys::Blob,
+    tokenizer: &web_sys::Blob,
+    weights: &web_sys::Blob,
+) -> Result<Engine, String> {
+    let config =
+        Config::from_json(&blob_bytes(config, "config.json").await?).map_err(|e| e.to_string())?;
+    let tokenizer = TokenizerWrapper::from_json(
+        &blob_bytes(tokenizer, "tokenizer.json").await?,
+        config.max_tokens(),
+    )
+    .map_err(|e| e.to_string())?;
+    tokenizer
+        .check_vocab(config.vocab_size)
         .map_err(|e| e.to_string())?;
     let mut sink = WeightSink::new(config.family, Some(WASM_WEIGHT_BUDGET));
+    // The header is checked against the file's real size before anything is reserved.
+    crate::net::Sink::restart(&mut sink, Some(weights.size() as u64));
     if let Err(e) = read_stream(&weights.stream(), &mut sink, |_, _| true).await {
         return Err(match (sink.take_error(), e) {
             (Some(model_error), _) => model_error.to_string(),
-            (None, e) => format!("model.safetensors could not be read: {}", e.into_net("model.safetensors", None)),
+            (None, e) => format!(
+                "model.safetensors could not be read: {}",
+                e.into_net("model.safetensors", None)
+            ),
         });
     }
     let checkpoint = sink.finish().map_err(|e| e.to_string())?;
@@ -299,6 +321,7 @@ fn run(state: &Rc<RefCell<State>>, id: u64, text: &str, pair: Option<&str>) {
                 id,
                 tokens: run.encoded.tokens.clone(),
                 truncated: run.encoded.truncated,
+                dropped: run.encoded.dropped,
                 shape: run.attention.shape(),
                 ms: now_ms() - t0,
             };
@@ -388,7 +411,12 @@ async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSigna
     })
     .await;
     let config = parsed(&mut files, id, 0, Config::from_json).await?;
-    let tokenizer = parsed(&mut files, id, 1, |b| TokenizerWrapper::from_json(b, config.max_tokens())).await?;
+    let tokenizer = parsed(&mut files, id, 1, |b| {
+        let t = TokenizerWrapper::from_json(b, config.max_tokens())?;
+        t.check_vocab(config.vocab_size)?;
+        Ok(t)
+    })
+    .await?;
     let family = config.family;
     let checkpoint = match files.weights(family, Some(WASM_WEIGHT_BUDGET)).await {
         Ok(c) => c,

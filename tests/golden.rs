@@ -216,9 +216,14 @@ fn long_text_is_truncated_at_the_position_limit_and_flagged() {
     let run = engine().run(&text, None).unwrap();
     assert!(run.encoded.truncated);
     assert_eq!(run.attention.shape().seq, 512);
+    // 700 one-token words, 510 kept beside [CLS] and [SEP].
+    assert_eq!(run.encoded.dropped, 190);
     let run = engine().run("short", Some(&"pair ".repeat(600))).unwrap();
     assert!(run.encoded.truncated);
     assert_eq!(run.attention.shape().seq, 512);
+    // 1 + 600 tokens, 509 kept beside [CLS] and two [SEP].
+    assert_eq!(run.encoded.dropped, 92);
+    assert_eq!(engine().run("short", None).unwrap().encoded.dropped, 0);
 }
 
 #[test]

@@ -109,7 +109,7 @@ mod tests {
         let tokens = vec![Token::for_test("[CLS]", true, None), Token::for_test("a<b", false, Some(0)), Token::for_test("[SEP]", true, None)];
         let data: Vec<f32> = (0..2 * 2 * 9).map(|i| (i % 9) as f32 / 8.0).collect();
         let attention = Attention::new(Shape { layers: 2, heads: 2, seq: 3 }, data).unwrap();
-        Run { encoded: Encoded { tokens, truncated: false }, attention }
+        Run { encoded: Encoded { tokens, truncated: false, dropped: 0 }, attention }
     }
 
     #[test]

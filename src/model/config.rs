@@ -190,7 +190,54 @@ fn defaults(family: Family) -> Defaults {
 }
 
 fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Config(e.to_string()))
+    if super::looks_like_html(bytes) {
+        return Err(Error::Config(super::HTML_INSTEAD.into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        // serde says what is wrong and where, not which field: name it (a value of the wrong
+        // type, or a number too large for this machine).
+        let field = (e.classify() == serde_json::error::Category::Data)
+            .then(|| field_before(bytes, e.line(), e.column()))
+            .flatten();
+        Error::Config(match field {
+            Some(f) => format!("\"{f}\": {e}"),
+            None => e.to_string(),
+        })
+    })
+}
+
+/// The JSON key whose value ends at (`line`, `column`) (1-based, as serde_json reports an
+/// error): the last `"key":` before that point.
+fn field_before(bytes: &[u8], line: usize, column: usize) -> Option<String> {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(line - 2)
+            .map(|(i, _)| i + 1)?
+    };
+    let end = (line_start + column).min(bytes.len());
+    let text = std::str::from_utf8(bytes.get(..end)?).ok()?;
+    let mut rest = text;
+    while let Some(colon) = rest.rfind(':') {
+        let before = rest[..colon].trim_end();
+        if let Some(key_end) = before.strip_suffix('"') {
+            if let Some(open) = key_end.rfind('"') {
+                let key = &key_end[open + 1..];
+                if !key.is_empty()
+                    && key.len() <= 64
+                    && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    return Some(key.to_string());
+                }
+            }
+        }
+        rest = &rest[..colon];
+    }
+    None
 }
 
 /// The family `config.json` names: `model_type`, else the first `architectures` entry, else
@@ -552,22 +599,97 @@ mod tests {
     fn rejects_bad_configs_with_readable_messages() {
         let e = Config::from_json(b"not json").unwrap_err().to_string();
         assert!(e.starts_with("config.json is not valid"), "{e}");
+        let e =
+            Config::from_json(b"\n  <!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.starts_with("config.json is not valid: it is an HTML page"),
+            "{e}"
+        );
+        let e = Config::from_json(br#"{"model_type":"bert","hidden_size":"large"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config.json is not valid: \"hidden_size\": invalid type"),
+            "{e}"
+        );
+        let e = Config::from_json(
+            b"{\"model_type\": \"bert\",\n  \"num_attention_heads\": 4,\n  \"vocab_size\": 1e40\n}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("config.json is not valid: \"vocab_size\": invalid type: floating point"),
+            "{e}"
+        );
+        let e = Config::from_json(b"{\"model_type\": \"bert\", hidden_size: 3}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config.json is not valid: key must be a string"),
+            "a syntax error names no field: {e}"
+        );
         let e = Config::from_json(BERT_BASE.replace("768", "770").as_bytes()).unwrap_err();
         assert!(e.to_string().contains("not divisible"), "{e}");
-        let e = Config::from_json(DISTILBERT_BASE.replace("\"n_heads\":12", "\"n_heads\":7").as_bytes()).unwrap_err();
+        let e = Config::from_json(
+            DISTILBERT_BASE
+                .replace("\"n_heads\":12", "\"n_heads\":7")
+                .as_bytes(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("not divisible"), "{e}");
         for (json, says) in [
-            (BERT_BASE.replace("\"num_hidden_layers\":12", "\"num_hidden_layers\":1000000000"), "at most 256"),
-            (DISTILBERT_BASE.replace("\"n_layers\":6", "\"n_layers\":1000000000"), "at most 256"),
-            (ALBERT_BASE_V2.replace("\"num_hidden_layers\":12", "\"num_hidden_layers\":1000000000"), "at most 256"),
-            (ALBERT_BASE_V2.replace("\"inner_group_num\":1", "\"inner_group_num\":100000"), "at most 256"),
-            (ALBERT_BASE_V2.replace("\"num_hidden_groups\":1", "\"num_hidden_groups\":0"), "must be positive"),
-            (BERT_BASE.replace("\"num_attention_heads\":12", "\"num_attention_heads\":0"), "must be positive"),
-            (BERT_BASE.replace("\"vocab_size\":30522", "\"vocab_size\":4000000000000000000"), "too large"),
-            (ROBERTA_BASE.replace("\"max_position_embeddings\":514", "\"max_position_embeddings\":2"), "no positions"),
-            (ROBERTA_BASE.replace("\"pad_token_id\":1", "\"pad_token_id\":-1"), "pad_token_id -1"),
+            (
+                BERT_BASE.replace(
+                    "\"num_hidden_layers\":12",
+                    "\"num_hidden_layers\":1000000000",
+                ),
+                "at most 256",
+            ),
+            (
+                DISTILBERT_BASE.replace("\"n_layers\":6", "\"n_layers\":1000000000"),
+                "at most 256",
+            ),
+            (
+                ALBERT_BASE_V2.replace(
+                    "\"num_hidden_layers\":12",
+                    "\"num_hidden_layers\":1000000000",
+                ),
+                "at most 256",
+            ),
+            (
+                ALBERT_BASE_V2.replace("\"inner_group_num\":1", "\"inner_group_num\":100000"),
+                "at most 256",
+            ),
+            (
+                ALBERT_BASE_V2.replace("\"num_hidden_groups\":1", "\"num_hidden_groups\":0"),
+                "must be positive",
+            ),
+            (
+                BERT_BASE.replace("\"num_attention_heads\":12", "\"num_attention_heads\":0"),
+                "must be positive",
+            ),
+            (
+                BERT_BASE.replace("\"vocab_size\":30522", "\"vocab_size\":4000000000000000000"),
+                "too large",
+            ),
+            (
+                ROBERTA_BASE.replace(
+                    "\"max_position_embeddings\":514",
+                    "\"max_position_embeddings\":2",
+                ),
+                "no positions",
+            ),
+            (
+                ROBERTA_BASE.replace("\"pad_token_id\":1", "\"pad_token_id\":-1"),
+                "pad_token_id -1",
+            ),
             (BERT_BASE.replace("\"gelu\"", "\"gelu_10\""), "gelu_10"),
-            (BERT_BASE.replace("\"num_hidden_layers\":12", "\"num_hidden_layers\":-12"), "invalid value"),
+            (
+                BERT_BASE.replace("\"num_hidden_layers\":12", "\"num_hidden_layers\":-12"),
+                "invalid value",
+            ),
         ] {
             let e = Config::from_json(json.as_bytes()).unwrap_err().to_string();
             assert!(e.contains(says), "{says}: {e}");

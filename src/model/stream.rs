@@ -23,6 +23,11 @@ use super::{Checkpoint, Error, Family, Result};
 /// A header larger than this is not a real checkpoint's (bert-large's is 40 kB).
 const MAX_HEADER_BYTES: u64 = 64 << 20;
 
+/// How much larger than the size its source states a file may describe itself before it is
+/// refused on the header alone (see [`WeightStream::expect_len`]): compression of float
+/// weights never comes near 4×, and 1 MB covers tiny files of zeros.
+pub const DECLARED_SLACK: u64 = 4;
+
 /// How many bytes of f32 weights a page loads. wasm32 addresses 4 GiB in all, and the same
 /// memory holds the attention of a run (bert-large at 512 tokens: 400 MB), the activations and
 /// the tokenizer; 2.6 GB of weights (≈ 650 M parameters) leaves room for them. bert-large
@@ -135,6 +140,8 @@ pub struct WeightStream {
     wanted: Vec<Wanted>,
     next: usize,
     floats: usize,
+    /// The file's size as its source states it (`Content-Length`, a local file's size), if known.
+    declared: Option<u64>,
 }
 
 fn bad(message: impl Into<String>) -> Error {
@@ -149,7 +156,27 @@ impl WeightStream {
     /// A reader for `family`'s tensors. `budget` caps the f32 bytes of the tensors kept (the
     /// page passes [`WASM_WEIGHT_BUDGET`]); `None` for no cap (the command line).
     pub fn new(family: Family, budget: Option<u64>) -> Self {
-        Self { family, budget, phase: Phase::Header(Vec::new()), received: 0, wanted: Vec::new(), next: 0, floats: 0 }
+        Self {
+            family,
+            budget,
+            phase: Phase::Header(Vec::new()),
+            received: 0,
+            wanted: Vec::new(),
+            next: 0,
+            floats: 0,
+            declared: None,
+        }
+    }
+
+    /// The size the file's source states (`Content-Length` of a plain body, a local file's
+    /// size). The header is checked against it before anything is reserved for the tensors:
+    /// a file shorter than its header says is refused at once. A body whose encoding the page
+    /// cannot see (a compressed cross-origin response states its compressed length) may
+    /// legitimately be shorter on the wire, so only a header that describes more than
+    /// [`DECLARED_SLACK`] times the stated size, or less than the stated size, is refused here;
+    /// a file that then ends early is refused by [`Self::finish`].
+    pub fn expect_len(&mut self, len: Option<u64>) {
+        self.declared = len;
     }
 
     /// File bytes taken so far.
@@ -185,11 +212,27 @@ impl WeightStream {
             self.received += take as u64;
             if head.len() >= 8 && before < 8 {
                 if is_pytorch_pickle(head) {
-                    return Err(Error::NeedsSafetensors(NEEDS_SAFETENSORS.replace("\"REPO\"", "<repo or folder>")));
+                    return Err(Error::NeedsSafetensors(
+                        NEEDS_SAFETENSORS.replace("\"REPO\"", "<repo or folder>"),
+                    ));
+                }
+                if super::looks_like_html(head) {
+                    return Err(bad(super::HTML_INSTEAD));
                 }
                 let n = header_len(head).unwrap_or(0);
                 if n == 0 || n > MAX_HEADER_BYTES {
-                    return Err(bad("it does not start like a safetensors file (its first 8 bytes give no plausible header length)"));
+                    return Err(bad(format!(
+                        "it does not start like a safetensors file (its first 8 bytes give a header length of {n} bytes; \
+                         is it an HTML page or another format?)"
+                    )));
+                }
+                if let Some(len) = self.declared.filter(|&len| {
+                    8 + n > len.saturating_mul(DECLARED_SLACK).saturating_add(1 << 20)
+                }) {
+                    return Err(bad(format!(
+                        "its first 8 bytes give a header of {n} bytes, but the file is only {len} bytes long \
+                         (not a safetensors file, or an incomplete copy)"
+                    )));
                 }
                 // The rest of the header may be in this same chunk.
                 let more = (n as usize).min(chunk.len());
@@ -250,12 +293,46 @@ impl WeightStream {
                 continue;
             }
             self.floats += 1;
-            let Some(key) = canonical_name(self.family, name) else { continue };
-            wanted.push(Wanted { key, name: name.clone(), dtype, shape, begin, end, data: Vec::new(), carry: Vec::new() });
+            let Some(key) = canonical_name(self.family, name) else {
+                continue;
+            };
+            wanted.push(Wanted {
+                key,
+                name: name.clone(),
+                dtype,
+                shape,
+                begin,
+                end,
+                data: Vec::new(),
+                carry: Vec::new(),
+            });
         }
         extents.sort_unstable();
-        if extents.windows(2).any(|w| w[1].0 < w[0].1) {
-            return Err(bad("its header gives tensors overlapping byte ranges"));
+        if let Some(w) = extents.windows(2).find(|w| w[1].0 < w[0].1) {
+            return Err(bad(format!(
+                "its header gives tensors overlapping byte ranges ({}..{} and {}..{})",
+                w[0].0, w[0].1, w[1].0, w[1].1
+            )));
+        }
+        if let Some(len) = self.declared {
+            let described = data_start + data_len;
+            // (A compressed body may be a little longer than what it holds: a few bytes per block.)
+            if described
+                .saturating_add(described / 64)
+                .saturating_add(1024)
+                < len
+            {
+                return Err(bad(format!(
+                    "its header describes {described} bytes, but the file is {len} bytes long \
+                     (tensors out of place, or not the file its header belongs to)"
+                )));
+            }
+            if described > len.saturating_mul(DECLARED_SLACK).saturating_add(1 << 20) {
+                return Err(bad(format!(
+                    "its header describes {described} bytes of tensors, but the file is only {len} bytes long \
+                     (an incomplete copy, or offsets out of range)"
+                )));
+            }
         }
         // Two names for one tensor (`bert.x` and `x`): keep the first in the file.
         wanted.sort_by_key(|w| w.begin);
@@ -457,6 +534,67 @@ mod tests {
         assert!(m.contains("does not start like a safetensors file"), "{m}");
     }
 
+    #[test]
+    fn the_header_is_checked_against_the_stated_size_before_reserving() {
+        let (bytes, _) = file();
+        let len = bytes.len() as u64;
+        // The right size, and a compressed body's few bytes more, load.
+        for stated in [len, len + 20] {
+            let mut s = WeightStream::new(Family::Bert, None);
+            s.expect_len(Some(stated));
+            s.push(&bytes).unwrap();
+            assert!(s.finish().is_ok());
+        }
+        // A stated size far past what the header describes (a Content-Length that lies).
+        let mut s = WeightStream::new(Family::Bert, None);
+        s.expect_len(Some(len * 3));
+        let m = s.push(&bytes).err().unwrap().to_string();
+        assert!(
+            m.contains(&format!(
+                "header describes {len} bytes, but the file is {} bytes long",
+                len * 3
+            )),
+            "{m}"
+        );
+        // Offsets far past the file: refused on the header, before any tensor is reserved.
+        let json = r#"{"embeddings.word_embeddings.weight":{"dtype":"F32","shape":[100000000],"data_offsets":[0,400000000]}}"#;
+        let mut big = (json.len() as u64).to_le_bytes().to_vec();
+        big.extend_from_slice(json.as_bytes());
+        let mut s = WeightStream::new(Family::Bert, None);
+        s.expect_len(Some(big.len() as u64 + 64));
+        let m = s.push(&big).err().unwrap().to_string();
+        assert!(
+            m.contains("400000") && m.contains("only") && m.contains("bytes long"),
+            "{m}"
+        );
+        // A header length past the file's end.
+        let mut s = WeightStream::new(Family::Bert, None);
+        s.expect_len(Some(1000));
+        let m = s
+            .push(&(50u64 << 20).to_le_bytes())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            m.contains("header of 52428800 bytes, but the file is only 1000 bytes long"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn an_html_page_is_named_as_such() {
+        let mut s = WeightStream::new(Family::Bert, None);
+        let m = s
+            .push(b"<!DOCTYPE html><html><body>Please sign in</body></html>")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            m.starts_with("model.safetensors is not valid: it is an HTML page"),
+            "{m}"
+        );
+    }
+
     /// A tiny deterministic generator (xorshift64*), so the mutation tests need no crate.
     struct Rng(u64);
     impl Rng {
@@ -509,6 +647,10 @@ mod tests {
             }
         }
         let mut s = WeightStream::new(Family::Bert, Some(1 << 20));
+        // Half the time the size is stated, as a download's Content-Length or a local file's.
+        if rng.below(2) == 0 {
+            s.expect_len(Some(b.len() as u64));
+        }
         let mut rest = &b[..];
         while !rest.is_empty() {
             let n = 1 + rng.below(rest.len().min(200));

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use tokenizers::{
-    EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+    EncodeInput, PostProcessor, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
 };
 
 use super::{Error, Result};
@@ -44,6 +44,8 @@ pub struct Encoded {
     pub tokens: Vec<Token>,
     /// True when the input was cut at the model's position limit.
     pub truncated: bool,
+    /// How many of the input's tokens the cut dropped (0 when nothing was cut).
+    pub dropped: usize,
 }
 
 impl Encoded {
@@ -88,8 +90,31 @@ pub struct TokenizerWrapper {
 impl TokenizerWrapper {
     /// Parses `tokenizer.json`; `max_len` is the model's `max_position_embeddings`.
     pub fn from_json(bytes: &[u8], max_len: usize) -> Result<Self> {
-        let mut inner = Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        if super::looks_like_html(bytes) {
+            return Err(Error::Tokenizer(super::HTML_INSTEAD.into()));
+        }
+        // Syntax first: `tokenizers` panics (`expect("Helper")`) on a syntax error inside the
+        // `decoder` value instead of returning it (found by tests/fuzz_loading.rs).
+        // The decoder is read whole (its strings' escapes checked too), the rest skimmed.
+        #[derive(Deserialize)]
+        struct Skim {
+            #[serde(default)]
+            #[allow(dead_code, reason = "read only to check it parses")]
+            decoder: Option<serde_json::Value>,
+        }
+        serde_json::from_slice::<Skim>(bytes).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let mut inner =
+            Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        check_templates(&serde_json::to_value(inner.get_post_processor()).unwrap_or_default()).map_err(Error::Tokenizer)?;
         inner.with_padding(None);
+        // `with_truncation` subtracts the special tokens from the limit without checking.
+        let specials = inner.get_post_processor().map_or(0, |p| p.added_tokens(false));
+        if specials > max_len {
+            return Err(Error::Config(format!(
+                "max_position_embeddings leaves {max_len} positions, fewer than the {specials} special tokens \
+                 tokenizer.json adds to every input"
+            )));
+        }
         inner
             .with_truncation(Some(TruncationParams {
                 direction: TruncationDirection::Right,
@@ -102,8 +127,37 @@ impl TokenizerWrapper {
         Ok(Self { inner, byte_level })
     }
 
+    /// Checks that the tokenizer belongs to a model whose embedding table has `vocab_size`
+    /// rows (`config.json`): every id of its vocabulary must be a row. Tokens added on top of
+    /// the vocabulary (`added_tokens`) are not checked here: a text that uses one past the
+    /// table fails when it runs, with the id named.
+    pub fn check_vocab(&self, vocab_size: usize) -> Result<()> {
+        let vocab = self.inner.get_vocab(false);
+        let Some((token, &max)) = vocab.iter().max_by_key(|(_, id)| **id) else {
+            return Err(Error::Tokenizer("its vocabulary is empty".into()));
+        };
+        if max as usize >= vocab_size {
+            return Err(Error::Tokenizer(format!(
+                "its vocabulary has {} tokens with ids up to {max} (\"{token}\"), but config.json's vocab_size is \
+                 {vocab_size}: the tokenizer does not belong to this model",
+                vocab.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// Tokenizes a sentence, or a sentence pair (`[CLS] a [SEP] b [SEP]` for BERT).
     pub fn encode(&self, text: &str, pair: Option<&str>) -> Result<Encoded> {
+        // `tokenizers` subtracts the special tokens from the limit without checking (an
+        // overflow: a panic, or in a release build no truncation at all).
+        let specials = self.inner.get_post_processor().map_or(0, |p| p.added_tokens(pair.is_some()));
+        if let Some(limit) = self.inner.get_truncation().map(|t| t.max_length).filter(|&l| specials > l) {
+            return Err(Error::Tokenize(format!(
+                "the model takes at most {limit} tokens (max_position_embeddings in config.json), fewer than the \
+                 {specials} special tokens {} needs",
+                if pair.is_some() { "a sentence pair" } else { "a sentence" }
+            )));
+        }
         let input: EncodeInput = match pair {
             Some(b) => (text, b).into(),
             None => text.into(),
@@ -116,13 +170,16 @@ impl TokenizerWrapper {
         let seqs = enc.get_sequence_ids();
         let words = enc.get_word_ids();
         let inputs: [Vec<char>; 2] = [text.chars().collect(), pair.unwrap_or("").chars().collect()];
-        let tokens = (0..enc.len())
+        // Every per-token list is read with `get`: a broken tokenizer.json can make them differ
+        // in length (found by tests/fuzz_loading.rs).
+        let tokens: Vec<Token> = (0..enc.len())
             .map(|i| {
-                let (start, end) = enc.get_offsets()[i];
-                let text = enc.get_tokens()[i].clone();
-                let is_special = special[i] == 1;
+                let (start, end) = enc.get_offsets().get(i).copied().unwrap_or((0, 0));
+                let text = enc.get_tokens().get(i).cloned().unwrap_or_default();
+                let is_special = special.get(i) == Some(&1);
+                let seq = seqs.get(i).copied().flatten();
                 let covered = || -> Option<String> {
-                    let chars = inputs.get(seqs[i]?)?.get(start..end)?;
+                    let chars = inputs.get(seq?)?.get(start..end)?;
                     Some(chars.iter().collect::<String>()).filter(|s| !s.trim().is_empty())
                 };
                 // A token that is only a word marker (a lone `Ġ` or `▁`: the space before an
@@ -136,9 +193,9 @@ impl TokenizerWrapper {
                 };
                 Token {
                     text,
-                    id: enc.get_ids()[i],
-                    type_id: enc.get_type_ids()[i],
-                    sequence: seqs[i],
+                    id: enc.get_ids().get(i).copied().unwrap_or(u32::MAX),
+                    type_id: enc.get_type_ids().get(i).copied().unwrap_or(0),
+                    sequence: seq,
                     start,
                     end,
                     special: is_special,
@@ -147,6 +204,128 @@ impl TokenizerWrapper {
                 }
             })
             .collect();
-        Ok(Encoded { tokens, truncated: !enc.get_overflowing().is_empty() })
+        if tokens.is_empty() {
+            return Err(Error::Tokenize("the input gives no tokens at all: type some text".into()));
+        }
+        let truncated = !enc.get_overflowing().is_empty();
+        let dropped = if truncated { self.count_dropped(text, pair, &tokens) } else { 0 };
+        Ok(Encoded { tokens, truncated, dropped })
+    }
+}
+
+impl TokenizerWrapper {
+    /// The input's tokens past the cut: its whole length, tokenized again without the limit (a
+    /// second pass only for inputs that were cut), minus the tokens kept.
+    fn count_dropped(&self, text: &str, pair: Option<&str>, kept: &[Token]) -> usize {
+        let mut whole = self.inner.clone();
+        if whole.with_truncation(None).is_err() {
+            return 0;
+        }
+        let length = |s: &str| whole.encode_char_offsets(s, false).map(|e| e.len()).unwrap_or(0);
+        let all = length(text) + pair.map_or(0, length);
+        all.saturating_sub(kept.iter().filter(|t| !t.special).count())
+    }
+}
+
+/// Checks every `TemplateProcessing` of a post-processor (as JSON): `tokenizers` looks up the
+/// special tokens its templates name without checking they exist, and panics on a missing one.
+fn check_templates(v: &serde_json::Value) -> std::result::Result<(), String> {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            if m.get("type").and_then(Value::as_str) == Some("TemplateProcessing") {
+                let specials = m.get("special_tokens").and_then(Value::as_object);
+                for piece in ["single", "pair"].iter().filter_map(|k| m.get(*k)).filter_map(Value::as_array).flatten() {
+                    let Some(id) = piece.get("SpecialToken").and_then(|p| p.get("id")).and_then(Value::as_str) else { continue };
+                    let Some(token) = specials.and_then(|s| s.get(id)) else {
+                        return Err(format!(
+                            "its post_processor template uses the special token \"{id}\", which its special_tokens do not define"
+                        ));
+                    };
+                    let len = |k: &str| token.get(k).and_then(Value::as_array).map(Vec::len);
+                    if len("ids") != len("tokens") {
+                        return Err(format!("its special token \"{id}\" has {:?} ids for {:?} tokens", len("ids"), len("tokens")));
+                    }
+                }
+            }
+            m.values().try_for_each(check_templates)
+        }
+        Value::Array(a) => a.iter().try_for_each(check_templates),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn golden_bert_tokenizer() -> Vec<u8> {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/models/bert/tokenizer.json"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_vocabulary_past_the_embedding_table_is_refused_at_load() {
+        let t = TokenizerWrapper::from_json(&golden_bert_tokenizer(), 512).unwrap();
+        // The tiny BERT's vocabulary has 823 entries, ids 0..=822.
+        t.check_vocab(823).unwrap();
+        t.check_vocab(30522).unwrap();
+        let m = t.check_vocab(800).unwrap_err().to_string();
+        assert!(m.starts_with("tokenizer.json is not valid"), "{m}");
+        assert!(
+            m.contains("ids up to 822")
+                && m.contains("vocab_size is 800")
+                && m.contains("does not belong"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_limit_below_the_special_tokens_is_an_error_not_an_overflow() {
+        // Found by tests/proptest_engine.rs: a pair at a limit of 2 made `tokenizers` subtract
+        // its 3 special tokens from 2.
+        let t = TokenizerWrapper::from_json(&golden_bert_tokenizer(), 2).unwrap();
+        let m = t.encode("", Some("")).unwrap_err().to_string();
+        assert!(m.contains("at most 2 tokens") && m.contains("3 special tokens a sentence pair needs"), "{m}");
+        assert_eq!(t.encode("", None).unwrap().tokens.len(), 2, "a single sentence still fits");
+        let t = TokenizerWrapper::from_json(&golden_bert_tokenizer(), 3).unwrap();
+        assert_eq!(t.encode("a b c", Some("d e")).unwrap().tokens.len(), 3);
+        let m = TokenizerWrapper::from_json(&golden_bert_tokenizer(), 1).err().unwrap().to_string();
+        assert!(m.starts_with("config.json is not valid: max_position_embeddings leaves 1 positions"), "{m}");
+    }
+
+    #[test]
+    fn a_tokenizer_that_does_not_parse_is_named() {
+        for bad in [
+            &b"<!doctype html><html>captive portal</html>"[..],
+            b"{}",
+            b"{\"model\":{\"type\":\"WordPiece\"}}",
+            b"",
+        ] {
+            let m = TokenizerWrapper::from_json(bad, 512)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(m.starts_with("tokenizer.json is not valid: "), "{m}");
+        }
+        // Found by tests/fuzz_loading.rs: each of these panicked inside `tokenizers`.
+        let t = String::from_utf8(golden_bert_tokenizer()).unwrap();
+        for (bad, says) in [
+            (t.replacen("\"prefix\": \"##\"", "\"prefix\": \"##\" oops", 1), "expected"),
+            (t.replacen("\"prefix\": \"##\"", "\"prefix\": \"\\ud800#\"", 1), "line 139"),
+            (t.replacen("\"id\": \"[CLS]\",\n          \"type_id\": 0", "\"id\": \"[XYZ]\",\n          \"type_id\": 0", 1), "\"[XYZ]\""),
+        ] {
+            assert_ne!(bad, t, "the edit applies");
+            let m = TokenizerWrapper::from_json(bad.as_bytes(), 512).err().unwrap().to_string();
+            assert!(m.starts_with("tokenizer.json is not valid: ") && m.contains(says), "{m}");
+        }
+        let m = TokenizerWrapper::from_json(b"<html><head><title>Login</title>", 512)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(m.contains("HTML page"), "{m}");
     }
 }

@@ -7,6 +7,7 @@ use web_sys::AbortSignal;
 
 use super::fetch::{discard, open, read_stream, NetError, ReadError, Sink};
 use super::resume::{backoff_ms, can_resume, classify, Answer, MAX_RETRIES};
+use super::watchdog::{stall_ms, Watchdog};
 
 #[wasm_bindgen]
 extern "C" {
@@ -66,9 +67,10 @@ pub enum Failed {
     Sink(String),
 }
 
-/// Downloads `url` to its end into `sink`. A connection that breaks mid-body, a 5xx or a
-/// 408/429 is tried again up to [`MAX_RETRIES`] times after a short pause, each time from where
-/// the bytes stopped when the server said `Accept-Ranges: bytes` (checking that the 206's
+/// Downloads `url` to its end into `sink`. A connection that breaks mid-body, a server that
+/// goes silent for [`stall_ms`] (no headers, or no body byte), a 5xx or a 408/429 is tried
+/// again up to [`MAX_RETRIES`] times after a short pause, each time from where the bytes
+/// stopped when the server said `Accept-Ranges: bytes` (checking that the 206's
 /// `Content-Range` starts there), from the start otherwise (the sink is restarted). Aborting
 /// `signal` stops everything and gives [`NetError::Aborted`].
 pub async fn download<S: Sink>(
@@ -115,6 +117,8 @@ pub async fn download<S: Sink>(
     }
 }
 
+/// One request, under a stall [`Watchdog`]: a stall aborts it and becomes
+/// [`NetError::Stalled`] (the caller's own abort stays [`NetError::Aborted`]).
 async fn attempt<S: Sink>(
     url: &str,
     signal: Option<&AbortSignal>,
@@ -123,7 +127,33 @@ async fn attempt<S: Sink>(
     sink: &mut S,
     on: &mut impl FnMut(Event),
 ) -> Result<(), Stop> {
+    let dog = Watchdog::new(signal, stall_ms());
+    let inner = dog.signal(signal);
+    let result = attempt_once(url, inner.as_ref(), from, p, sink, on, &dog).await;
+    match result {
+        Err(Stop::Net(NetError::Aborted { .. }))
+            if dog.stalled() && !signal.is_some_and(AbortSignal::aborted) =>
+        {
+            Err(Stop::Net(NetError::Stalled {
+                url: url.into(),
+                seconds: dog.seconds(),
+            }))
+        }
+        other => other,
+    }
+}
+
+async fn attempt_once<S: Sink>(
+    url: &str,
+    signal: Option<&AbortSignal>,
+    from: u64,
+    p: &mut Progress,
+    sink: &mut S,
+    on: &mut impl FnMut(Event),
+    dog: &Watchdog,
+) -> Result<(), Stop> {
     let mut opened = open(url, signal, from).await.map_err(Stop::Net)?;
+    dog.touch();
     p.seen_response = true;
     let status = opened.status;
     if from > 0 && status == 416 {
@@ -155,6 +185,7 @@ async fn attempt<S: Sink>(
         let resumable = &mut p.resumable;
         let transferred = &mut p.transferred;
         let read = read_stream(&body, sink, |len, n| {
+            dog.touch();
             *transferred += n;
             if total.is_some_and(|t| len > t) {
                 // More bytes than Content-Length: the body was encoded after all (the header was
@@ -169,7 +200,17 @@ async fn attempt<S: Sink>(
         match read {
             Ok(()) => {}
             Err(ReadError::Sink(m)) => return Err(Stop::Sink(m)),
-            Err(e) => return Err(Stop::Net(e.into_net(url, signal))),
+            Err(e) => {
+                // Say how far it got: "network error" alone does not tell a cut from a refusal.
+                let got = sink.received();
+                return Err(Stop::Net(match (e.into_net(url, signal), p.total) {
+                    (NetError::Interrupted { url, detail }, Some(t)) if got < t => NetError::Interrupted {
+                        url,
+                        detail: format!("the connection closed after {got} of {t} bytes ({detail})"),
+                    },
+                    (other, _) => other,
+                }));
+            }
         }
     }
     match p.total {

@@ -7,13 +7,26 @@ pub enum NetError {
     /// No HTTP answer at all: offline, DNS, refused, or blocked by CORS.
     Unreachable { url: String, detail: String },
     /// An HTTP answer other than 2xx.
-    Status { url: String, status: u16, text: String },
+    Status {
+        url: String,
+        status: u16,
+        text: String,
+    },
     /// The body broke off while reading.
     Interrupted { url: String, detail: String },
+    /// Neither the headers nor another byte of the body arrived for `seconds`: the server
+    /// accepted the request and went silent (the request was aborted).
+    Stalled { url: String, seconds: f64 },
     /// The caller aborted the request (a newer load replaced it, or Cancel).
     Aborted { url: String },
     /// The download kept failing: `tries` attempts, the last of which failed with `last`.
-    GaveUp { url: String, tries: u32, received: u64, total: Option<u64>, last: Box<NetError> },
+    GaveUp {
+        url: String,
+        tries: u32,
+        received: u64,
+        total: Option<u64>,
+        last: Box<NetError>,
+    },
 }
 
 impl NetError {
@@ -36,7 +49,7 @@ impl NetError {
     /// failures do not heal in a second, and the page should say so at once.
     pub fn is_transient(&self, seen_response: bool) -> bool {
         match self {
-            NetError::Interrupted { .. } => true,
+            NetError::Interrupted { .. } | NetError::Stalled { .. } => true,
             NetError::Unreachable { .. } => seen_response,
             NetError::Status { status, .. } => matches!(status, 408 | 429 | 500..=599),
             NetError::Aborted { .. } | NetError::GaveUp { .. } => false,
@@ -77,6 +90,10 @@ impl std::fmt::Display for NetError {
             ),
             NetError::Status { url, status, text } => write!(f, "{url} answered {status} {text}"),
             NetError::Interrupted { url, detail } => write!(f, "download of {url} broke off: {detail}"),
+            NetError::Stalled { url, seconds } => write!(
+                f,
+                "{url} stopped sending: nothing arrived for {seconds} s (the server or the connection stalled)"
+            ),
             NetError::Aborted { url } => write!(f, "download of {url} was cancelled"),
             NetError::GaveUp { url, tries, received, total, last } => {
                 let at = match total {
@@ -86,6 +103,7 @@ impl std::fmt::Display for NetError {
                 let last = match last.as_ref() {
                     NetError::Interrupted { detail, .. } | NetError::Unreachable { detail, .. } => detail.clone(),
                     NetError::Status { status, text, .. } => format!("{status} {text}"),
+                    NetError::Stalled { seconds, .. } => format!("nothing arrived for {seconds} s"),
                     other => other.to_string(),
                 };
                 write!(
@@ -115,6 +133,19 @@ mod tests {
             assert_eq!(e.is_transient(true), transient, "{status}");
         }
         assert!(!NetError::Aborted { url: url.clone() }.is_transient(true));
+        let stalled = NetError::Stalled {
+            url: url.clone(),
+            seconds: 30.0,
+        };
+        assert!(
+            stalled.is_transient(false),
+            "a silent server is tried again, like a broken connection"
+        );
+        let m = stalled.to_string();
+        assert!(
+            m.contains("model.safetensors") && m.contains("nothing arrived for 30 s"),
+            "{m}"
+        );
         assert!(NetError::Aborted { url }.is_abort());
     }
 
@@ -133,6 +164,21 @@ mod tests {
         assert!(m.contains("4 times"), "{m}");
         assert!(m.contains("27.4 MB of 90.9 MB"), "{m}");
         assert!(m.contains("network error"), "{m}");
+        let e = NetError::GaveUp {
+            url: "u/config.json".into(),
+            tries: 4,
+            received: 0,
+            total: None,
+            last: Box::new(NetError::Stalled {
+                url: "u/config.json".into(),
+                seconds: 1.5,
+            }),
+        };
+        assert!(
+            e.to_string()
+                .contains("last error: nothing arrived for 1.5 s"),
+            "{e}"
+        );
     }
 
     #[test]

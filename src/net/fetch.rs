@@ -65,24 +65,47 @@ impl Opened {
 /// Sends a GET for `url`, asking for the bytes from `from` on when `from > 0`. The request
 /// bypasses the HTTP cache: model files are kept in Cache Storage, not twice.
 pub async fn open(url: &str, signal: Option<&AbortSignal>, from: u64) -> Result<Opened, NetError> {
-    let mut req = Request::get(url).abort_signal(signal).cache(RequestCache::NoStore);
+    let mut req = Request::get(url)
+        .abort_signal(signal)
+        .cache(RequestCache::NoStore);
     if from > 0 {
         req = req.header("Range", &format!("bytes={from}-"));
     }
     // gloo-net turns a rejected fetch into its error type; an abort rejects with a DOMException
     // (an `Error`), never with another value, since we abort without a reason.
     let resp = req.send().await.map_err(|e| send_error(url, e, signal))?;
-    Ok(Opened { status: resp.status(), status_text: resp.status_text(), headers: resp.headers(), body: resp.body() })
+    Ok(Opened {
+        status: resp.status(),
+        status_text: resp.status_text(),
+        headers: resp.headers(),
+        body: resp.body(),
+    })
 }
 
 /// The size of `url` from a HEAD request (`Content-Length`), or `None` if the server does not
 /// say or cannot be asked. Only a hint for the total: the GET's own answer decides.
+/// A HEAD that gets no answer within the stall time is given up (the GET reports the stall).
 pub async fn head_size(url: &str, signal: Option<&AbortSignal>) -> Option<u64> {
-    let resp = Request::get(url).method(Method::HEAD).abort_signal(signal).cache(RequestCache::NoStore).send().await.ok()?;
-    if !resp.ok() || resp.headers().get("content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity")) {
+    let dog = super::watchdog::Watchdog::new(signal, super::watchdog::stall_ms());
+    let inner = dog.signal(signal);
+    let resp = Request::get(url)
+        .method(Method::HEAD)
+        .abort_signal(inner.as_ref())
+        .cache(RequestCache::NoStore)
+        .send()
+        .await
+        .ok()?;
+    if !resp.ok()
+        || resp
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|e| !e.eq_ignore_ascii_case("identity"))
+    {
         return None;
     }
-    resp.headers().get("content-length").and_then(|v| v.trim().parse().ok())
+    resp.headers()
+        .get("content-length")
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Why reading a body stopped early.

@@ -19,6 +19,8 @@ mod download;
 mod fetch;
 #[cfg(target_arch = "wasm32")]
 pub mod model_files;
+#[cfg(target_arch = "wasm32")]
+mod watchdog;
 
 #[cfg(target_arch = "wasm32")]
 pub use download::{download, Event, Failed};

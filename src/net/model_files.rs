@@ -411,6 +411,7 @@ impl Sink for WeightSink {
 
     fn restart(&mut self, total: Option<u64>) {
         self.stream.reset();
+        self.stream.expect_len(total);
         self.error = None;
         if let Some(s) = &mut self.saver {
             if let Some(w) = s.writer.take() {

@@ -11,7 +11,7 @@ use crate::protocol::{Request, Response};
 pub struct EngineClient {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl EngineClient {
@@ -34,12 +34,24 @@ impl EngineClient {
             }
         });
         worker.set_onmessage(Some(on_msg.as_ref().unchecked_ref()));
-        let on_err = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
+        // An uncaught error in the worker arrives as an `ErrorEvent`; a worker script that did
+        // not load (a 404, a wrong sub-path) as a plain `Event`, without a message.
+        let script = url.to_string();
+        let on_err = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
             ev.prevent_default();
-            on_crash(format!("the engine worker failed: {}", ev.message()));
+            match ev.dyn_ref::<web_sys::ErrorEvent>() {
+                Some(e) => on_crash(format!("the engine worker failed: {}", e.message())),
+                None => on_crash(format!(
+                    "the engine worker script {script} could not be loaded"
+                )),
+            }
         });
         worker.set_onerror(Some(on_err.as_ref().unchecked_ref()));
-        Ok(Self { worker, _on_message: on_msg, _on_error: on_err })
+        Ok(Self {
+            worker,
+            _on_message: on_msg,
+            _on_error: on_err,
+        })
     }
 
     pub fn send(&self, req: &Request) {

@@ -167,7 +167,7 @@ impl CompareSession {
                 }
                 let waiting = self.queue.try_update_value(|q| q.finished(id)).unwrap_or(false);
                 self.error.set(None);
-                self.run.set(Some(RunView { id, tokens, truncated, shape, ms }));
+                self.run.set(Some(RunView { id, tokens, truncated, dropped: 0, shape, ms }));
                 self.after_run(session, waiting);
             }
             Response::Error { stage: Stage::CompareRun, id, message } => {

@@ -14,7 +14,7 @@ use super::compare_session::CompareSession;
 use super::link::Link;
 use super::selection::Selection;
 use super::slices::{RunQueue, SliceCache, SliceData, SliceKey};
-use super::state::{DownloadStats, LoadState, RunView, ShellState, StorageView};
+use super::state::{check_input, DownloadStats, LoadState, RunView, ShellState, StorageView};
 use super::theme::Theme;
 use crate::analysis::{units, Unit};
 use crate::catalog::{Bundled, DEFAULT_REPO};
@@ -22,6 +22,10 @@ use crate::protocol::{ModelSource, Origin, Request, Response, SliceKind, Stage, 
 
 /// The `hub` of a model loaded from local files.
 pub const LOCAL_HUB: &str = "local";
+
+/// How long a new engine worker may take to start (its files are 5 MB; a slow connection
+/// fetches them in well under this).
+const WORKER_START_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// Where trunk puts the worker's loader.
 const WORKER_URL: &str = "./worker_loader.js";
@@ -85,6 +89,8 @@ pub struct Session {
     check_run: StoredValue<bool>,
     trusted_host: StoredValue<bool>,
     load_id: StoredValue<u64>,
+    /// Workers spawned so far (the start timeout checks it is still the same one).
+    spawns: StoredValue<u64>,
     worker_ready: StoredValue<bool>,
     queue: StoredValue<RunQueue>,
     cache: StoredValue<SliceCache>,
@@ -153,6 +159,7 @@ impl Session {
             bundled: RwSignal::new(Vec::new()),
             models_url: RwSignal::new(String::new()),
             load_id: StoredValue::new(1),
+            spawns: StoredValue::new(0),
             worker_ready: StoredValue::new(false),
             queue: StoredValue::new(RunQueue::default()),
             cache: StoredValue::new(SliceCache::new(SliceCache::DEFAULT_BUDGET)),
@@ -171,6 +178,18 @@ impl Session {
             Ok(c) => self.client.set_value(Some(c)),
             Err(e) => self.load.set(LoadState::Failed(e)),
         }
+        // A worker whose wasm fails to load rejects a promise inside the worker: no error event
+        // reaches the page. Without a "ready" in time, say so (Retry spawns a new one).
+        let spawned = self.spawns.get_value() + 1;
+        self.spawns.set_value(spawned);
+        set_timeout(
+            move || {
+                if self.spawns.get_value() == spawned && !self.worker_ready.get_value() && !self.crashed.get_untracked() {
+                    self.on_crash(format!("it did not answer within {} s", WORKER_START_LIMIT.as_secs()));
+                }
+            },
+            WORKER_START_LIMIT,
+        );
     }
 
     pub(super) fn send(self, req: &Request) {
@@ -285,6 +304,11 @@ impl Session {
             return;
         }
         let input = (self.text.get_untracked(), self.pair_on.get_untracked().then(|| self.pair.get_untracked()));
+        // The last good run stays on screen under the message.
+        if let Err(why) = check_input(&input.0, input.1.as_deref()) {
+            self.run_error.set(Some(why));
+            return;
+        }
         let Some(id) = self.queue.try_update_value(|q| q.request(&input)).flatten() else { return };
         self.busy.set(true);
         self.send(&Request::Run { id, text: input.0, pair: input.1 });
@@ -436,13 +460,7 @@ impl Session {
             | Response::Loaded { .. }
             | Response::Notice { .. }
             | Response::Cancelled { .. } => {}
-            Response::Ran {
-                id,
-                tokens,
-                truncated,
-                shape,
-                ms,
-            } => {
+            Response::Ran { id, tokens, truncated, dropped, shape, ms } => {
                 // Only the run in flight counts: one sent before a new model was picked is stale.
                 if self.queue.with_value(|q| q.in_flight()) != Some(id) {
                     return;
@@ -461,13 +479,7 @@ impl Session {
                 }
                 self.run_error.set(None);
                 self.slice_error.set(None);
-                self.run.set(Some(RunView {
-                    id,
-                    tokens,
-                    truncated,
-                    shape,
-                    ms,
-                }));
+                self.run.set(Some(RunView { id, tokens, truncated, dropped, shape, ms }));
                 self.after_run(waiting);
             }
             Response::Slice {

@@ -32,8 +32,8 @@ pub fn current_link(session: Session, opened: &Link, system_theme: Theme) -> Lin
         link.hub = source.hub.clone();
         link.model = Some(source.clone());
     }
-    link.text = session.text.get();
-    link.pair = session.pair_on.get().then(|| session.pair.get());
+    link.text = session.text.with(|t| clip(t));
+    link.pair = session.pair_on.get().then(|| session.pair.with(|t| clip(t)));
     session.selection.with(|s| link.set_selection(s));
     let theme = session.theme.get();
     // A theme chosen by a link or in the page is kept; otherwise the reader's own preference.
@@ -47,6 +47,14 @@ pub fn current_link(session: Session, opened: &Link, system_theme: Theme) -> Lin
             .map(|m| m.repo.clone())
     });
     link
+}
+
+/// The most characters of a sentence a link carries: a pasted book would make an address of
+/// megabytes, which browsers, chat apps and servers cut or refuse.
+pub const MAX_LINK_TEXT: usize = 4000;
+
+fn clip(t: &str) -> String {
+    t.chars().take(MAX_LINK_TEXT).collect()
 }
 
 /// The page's address for `link` (same path, the link's query, no fragment).
@@ -176,6 +184,9 @@ pub fn ShareBar(session: Session, opened: Link, system_theme: Theme) -> impl Int
                     </div>
                 }
             })}
+            <Show when=move || session.text.with(|t| t.chars().count() > MAX_LINK_TEXT) || session.pair.with(|t| session.pair_on.get() && t.chars().count() > MAX_LINK_TEXT)>
+                <p class="note" data-testid="share-long-note">{format!("The text is longer than a link can carry: links keep its first {MAX_LINK_TEXT} characters.")}</p>
+            </Show>
             <Show when=local>
                 <p class="note" data-testid="share-local-note">"This model came from files on this computer: a link cannot carry it. The link keeps the text and the view; the reader picks the files."</p>
             </Show>

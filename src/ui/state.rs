@@ -234,8 +234,32 @@ pub struct RunView {
     pub id: u64,
     pub tokens: Vec<Token>,
     pub truncated: bool,
+    /// Input tokens the model's position limit cut off.
+    pub dropped: usize,
     pub shape: Shape,
     pub ms: f64,
+}
+
+/// The most characters one run takes (a paste of a book is refused with a message instead of
+/// tying up the engine; the model keeps at most 512 tokens of it anyway).
+pub const MAX_INPUT_CHARS: usize = 1_000_000;
+
+/// Why an input cannot run, before it is sent: an empty sentence, or one past
+/// [`MAX_INPUT_CHARS`].
+pub fn check_input(text: &str, pair: Option<&str>) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("The text is empty: type a sentence to see its attention.".into());
+    }
+    if pair.is_some_and(|p| p.trim().is_empty()) {
+        return Err("The second sentence is empty: type one, or turn the sentence pair off.".into());
+    }
+    let long = text.chars().count() + pair.map_or(0, |p| p.chars().count());
+    if long > MAX_INPUT_CHARS {
+        return Err(format!(
+            "The text is {long} characters long; the page takes at most {MAX_INPUT_CHARS} (the model reads only its first 512 tokens)."
+        ));
+    }
+    Ok(())
 }
 
 /// The source of a bundled model, served by the site itself under `models/`.
@@ -246,6 +270,18 @@ pub fn bundled_source(site_models_url: &str, b: &Bundled) -> ModelSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inputs_are_checked_before_they_run() {
+        assert!(check_input("a", None).is_ok() && check_input("a", Some("b")).is_ok());
+        assert!(check_input("🐟", None).is_ok(), "one emoji is a text");
+        for empty in ["", " ", "\n\t \u{3000}"] {
+            assert!(check_input(empty, None).unwrap_err().starts_with("The text is empty"), "{empty:?}");
+        }
+        assert!(check_input("a", Some("  ")).unwrap_err().starts_with("The second sentence is empty"));
+        let book = "x".repeat(MAX_INPUT_CHARS + 1);
+        assert!(check_input(&book, None).unwrap_err().contains("1000001 characters"));
+    }
 
     #[test]
     fn load_state_reports_progress() {

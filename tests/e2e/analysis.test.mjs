@@ -108,10 +108,10 @@ function attrs(sel) {
 /** Waits until `fn(element)` (run in the page on the first match of `sel`) is truthy. */
 async function waitFor(sel, fn, what, timeout = STEP) {
   try {
-    await waitInPage(desk.page, desk.watcher, ([s, f]) => {
-      const el = document.querySelector(s);
-      return !!el && new Function('el', `return (${f})(el)`)(el);
-    }, [sel, fn.toString()], timeout);
+    // The predicate is put together here, not in the page: the page's CSP refuses eval
+    // (README "Security"), while Playwright compiles what it is given through DevTools.
+    const pred = new Function('s', `const el = document.querySelector(s); return !!el && (${fn.toString()})(el);`);
+    await waitInPage(desk.page, desk.watcher, pred, sel, timeout);
   } catch (e) {
     const got = await desk.page.evaluate((s) => {
       const el = document.querySelector(s);
@@ -175,10 +175,9 @@ async function hover(sel, x, y, tip, accept, what) {
   const pt = await canvasPoint(sel, x, y);
   await desk.page.mouse.move(pt.x, pt.y, { steps: 2 });
   try {
-    const h = await desk.page.waitForFunction(([t, src]) => {
-      const text = document.querySelector(t)?.textContent?.trim();
-      return text && new Function('t', `return (${src})(t)`)(text) ? text : null;
-    }, [tip, accept.toString()], { timeout: 10_000, polling: 'raf' });
+    // Put together here, not in the page (its CSP refuses eval).
+    const pred = new Function('t', `const text = document.querySelector(t)?.textContent?.trim(); return text && (${accept.toString()})(text) ? text : null;`);
+    const h = await desk.page.waitForFunction(pred, tip, { timeout: 10_000, polling: 'raf' });
     return await h.jsonValue();
   } catch {
     const text = await desk.page.evaluate((t) => document.querySelector(t)?.textContent?.trim() ?? null, tip);

@@ -135,6 +135,15 @@ export function watchErrors(page, isFatal = () => true) {
     pageErrors.push('page crashed');
     reject(new Error('page crashed'));
   });
+  // Content-Security-Policy violations (index.html's policy, README "Security") become console
+  // errors, so an e2e run with the CSP on fails on any violation unless a test expects it.
+  page
+    .addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline code'} at ${e.sourceFile || '?'}:${e.lineNumber}`);
+      });
+    })
+    .catch(() => {});
   return {
     consoleErrors,
     pageErrors,

@@ -193,12 +193,14 @@ async function storedModels(pred = () => true) {
   const handle = await orFail(
     watcher,
     page.waitForFunction(
-      ([sel, quota, predSrc]) => {
-        const list = [...document.querySelectorAll(sel)].map((el) => ({ ...el.dataset, text: el.textContent.trim() }));
-        const q = document.querySelector(quota)?.textContent ?? '';
-        return /uses|does not say/.test(q) && new Function('list', `return (${predSrc})(list)`)(list) ? list : null;
-      },
-      [S.storageModel, S.storageQuota, pred.toString()],
+      // Put together here, not in the page: the page's CSP refuses eval (README "Security").
+      new Function(
+        '[sel, quota]',
+        `const list = [...document.querySelectorAll(sel)].map((el) => ({ ...el.dataset, text: el.textContent.trim() }));
+         const q = document.querySelector(quota)?.textContent ?? '';
+         return /uses|does not say/.test(q) && (${pred.toString()})(list) ? list : null;`,
+      ),
+      [S.storageModel, S.storageQuota],
       { timeout: STEP_TIMEOUT, polling: 100 },
     ),
   );
