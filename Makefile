@@ -1,11 +1,11 @@
 # attention-viz: build, serve and test.
 #
-#   make serve   install what is missing, then serve the release build on http://127.0.0.1:8080
+#   make serve   install what is missing, build dist/ if its sources changed, serve it on http://127.0.0.1:8080
 #   make build   install what is missing, then `trunk build --release` into dist/
 #   make site PUBLIC_URL=/attention-viz/   the same for a host's sub-path (the GitHub Pages build)
 #   make test    install what is missing, then: native tests, release build, wasm test in
 #                headless Chromium, end-to-end browser tests (stops at the first failure)
-#   make bench   install what is missing, then scripts/bench.sh
+#   make bench   install what is missing (and the bench's peers: setup.sh bench), then scripts/bench.sh
 #   make setup   only the installs (scripts/setup.sh; `scripts/setup.sh --check` to just look;
 #                SETUP_STEPS="rust trunk ..." for some of them, as .github/workflows/pages.yml)
 #
@@ -34,20 +34,25 @@ help:
 setup:
 	scripts/setup.sh $(SETUP_STEPS)
 
+# Every trunk build goes through scripts/build-site.sh: it holds /tmp/attention-viz-trunk.lock
+# (concurrent trunk builds break dist/) and records what it built, so that `make serve` (and
+# `make test`) rebuild only when an input changed: a built tree serves in seconds, not after
+# minutes of wasm-opt. scripts/serve.mjs serves dist/ (the bundled models are in dist/models/).
 serve: setup
-	trunk serve --release --address $(SERVE_ADDRESS) --port $(SERVE_PORT) --open=false
+	scripts/build-site.sh --if-changed
+	exec node scripts/serve.mjs --root dist --address $(SERVE_ADDRESS) --port $(SERVE_PORT)
 
 build: setup
-	trunk build --release
+	scripts/build-site.sh
 
 site: setup
-	trunk build --release --public-url '$(PUBLIC_URL)'
+	scripts/build-site.sh --public-url '$(PUBLIC_URL)'
 
 # The release build comes before the wasm test: both are wasm32 release builds with the same
 # flags, so the test reuses every dependency trunk compiled (minutes saved on two cores).
 test: setup
 	$(MAKE) --no-print-directory test-native
-	trunk build --release
+	scripts/build-site.sh --if-changed
 	$(MAKE) --no-print-directory test-wasm
 	$(MAKE) --no-print-directory test-e2e
 
@@ -62,7 +67,18 @@ test-e2e:
 	node --test tests/e2e/*.test.mjs
 
 bench: setup
+	scripts/setup.sh bench
 	scripts/bench.sh
+
+# A bounded fuzzing run of the model loading path (tests/fuzz_loading.rs: config.json,
+# tokenizer.json and model.safetensors mutated, through the worker's parsers and the engine),
+# then the safetensors stream fuzzer (src/model/stream.rs); not part of `make test`.
+# FUZZ_SECONDS (default 300) each; a panic is saved under target/fuzz-findings/.
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz
+fuzz:
+	AV_FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --test fuzz_loading fuzz -- --ignored --nocapture
+	AV_FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --lib stream::tests::fuzz -- --ignored --nocapture
 
 clean:
 	rm -rf dist

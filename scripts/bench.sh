@@ -1,63 +1,155 @@
 #!/usr/bin/env bash
 # Speed and size figures for the README (a benchmark: it prints, it asserts nothing).
-#   1. native: attention-bench (release) on all-MiniLM-L6-v2 and a bert-base-shaped model with
-#      seeded random weights (written to .cache/bench/bert-base-random for step 2);
-#   2. wasm32+simd128 in headless Chromium: tests/wasm_bench.rs on the same files over HTTP;
-#   3. the peer, PyTorch + transformers on the same files, when python3 has them;
-#   4. the size of the two wasm binaries in dist/ (raw and gzip -9);
-#   5. the redraw speed of the views (dist/ in headless Chromium, the random model of step 1)
-#      next to the issue's targets: scripts/bench_views.mjs;
-#   6. peak memory and input latency while the page loads bert-base- and bert-large-shaped
-#      models (network, then Cache Storage): scripts/bench_memory.mjs.
-# Every figure comes from this one run on this machine.
+#
+# Usage: scripts/bench.sh [PART ...]     (default: all parts, in this order)
+#   native  attention-bench (release, 11 runs) on all-MiniLM-L6-v2 and a bert-base-shaped model
+#           with seeded random weights (written to .cache/bench/bert-base-random for the others);
+#   wasm    our engine, wasm32+simd128 in headless Chromium: tests/wasm_bench.rs on the same files
+#           over HTTP (its BENCH / SPREAD lines);
+#   torch   the PyTorch peer (transformers, eager attention), 1 thread and all threads, when
+#           python3 has torch and transformers: scripts/bench_torch.py;
+#   ort     the ONNX Runtime Web peer (bench/package.json pins it; wasm, SIMD) in the same
+#           Chromium at 1 thread and 2 threads (cross-origin isolated), on ONNX exports of the same
+#           weights with every attention as an output (scripts/export_onnx.py, PyTorch; cached in
+#           .cache/bench/onnx/): scripts/bench_ort.mjs;
+#   table   side by side, per model and 16 / 32 / 128 / 512 tokens: ours (wasm), ORT 1 and 2
+#           threads, PyTorch 1 and all threads, ours (native); ours ÷ each peer; spread; GFLOP/s;
+#           load times and peak memory: scripts/bench_table.mjs;
+#   site    the size of the two wasm binaries in dist/ (raw and gzip -9); dist/ is built first if
+#           its sources changed (scripts/build-site.sh --if-changed);
+#   first   time from page load to the first heatmap with the model cached (bert-base-shaped, 32
+#           tokens, the real app): scripts/bench_first_heatmap.mjs;
+#   views   the redraw speed of the views next to the issue's targets: scripts/bench_views.mjs;
+#   memory  peak memory and input latency while the page loads bert-base- and bert-large-shaped
+#           models (network, then Cache Storage): scripts/bench_memory.mjs.
+# Every figure comes from this one run on this machine; each browser engine runs in its own
+# fresh browser. The outputs are kept in target/bench/.
+# Env: AV_BENCH_PYTHON (python3), AV_BENCH_RUNS (11), AV_BENCH_LENGTHS (16,32,128,512),
+#      BENCH_QUIET_WAIT_S (before each engine, wait up to that many seconds for the machine to be
+#      quiet: < 15 % busy for 3 s; default 0, only report how busy it is).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$ROOT/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 RANDOM_DIR=.cache/bench/bert-base-random
 MINILM=models/sentence-transformers/all-MiniLM-L6-v2/resolve/main
+ONNX_DIR=.cache/bench/onnx
 PYTHON="${AV_BENCH_PYTHON:-python3}"
+RUNS="${AV_BENCH_RUNS:-11}"
+LENGTHS="${AV_BENCH_LENGTHS:-16,32,128,512}"
 
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo
+ALL_PARTS=(native wasm torch ort table site first views memory)
+PARTS=("$@")
+[[ ${#PARTS[@]} -gt 0 ]] || PARTS=("${ALL_PARTS[@]}")
+for p in "${PARTS[@]}"; do
+  [[ " ${ALL_PARTS[*]} " == *" $p "* ]] || { echo "bench.sh: unknown part $p (parts: ${ALL_PARTS[*]})" >&2; exit 2; }
+done
+want() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
+section() { printf '\n## %s (load average %s)\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
+quiet() { node scripts/bench_quiet.mjs "$1"; }
+
 OUT=target/bench
 mkdir -p "$OUT"
-cargo run --quiet --release --bin attention-bench -- --write-random "$RANDOM_DIR" | tee "$OUT/native.txt"
-echo
-# The wasm bench prints through the browser console; keep only its table lines.
-# (No --quiet: cargo would pass it on to wasm-bindgen-test-runner.)
-WASM_LOG=target/wasm-bench.log
-if ! scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown --test wasm_bench -- --nocapture >"$WASM_LOG" 2>&1; then
-  tail -n 40 "$WASM_LOG" >&2
-  exit 1
+echo "$(date -u '+%F %H:%M UTC'); machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(/usr/bin/chromium --version 2>/dev/null || echo 'no chromium'); $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+changes')"
+
+if want native; then
+  section "native: ours (attention-bench, release)"
+  cargo build --quiet --release --bin attention-bench
+  quiet native
+  timer=()
+  rm -f "$OUT/native.rss"
+  if [[ -x /usr/bin/time ]]; then timer=(/usr/bin/time -f '%M' -o "$OUT/native.rss"); fi
+  "${timer[@]}" "${CARGO_TARGET_DIR:-target}/release/attention-bench" --repeat "$RUNS" --write-random "$RANDOM_DIR" | tee "$OUT/native.txt"
+  if [[ -s "$OUT/native.rss" ]]; then
+    echo "peak RSS of the whole run (both models, the random weights generated in memory): $(( $(tail -n1 "$OUT/native.rss") / 1024 )) MB"
+  fi
 fi
-grep 'BENCH' "$WASM_LOG" | sed 's/^.*BENCH //' | tee "$OUT/wasm.txt"
-echo
-if "$PYTHON" -c 'import torch, transformers' 2>/dev/null; then
-  "$PYTHON" scripts/bench_torch.py "$MINILM" "$RANDOM_DIR" | tee "$OUT/torch.txt"
-else
-  : >"$OUT/torch.txt"
-  echo "(PyTorch peer skipped: $PYTHON cannot import torch and transformers; set AV_BENCH_PYTHON)"
+[[ -f "$RANDOM_DIR/model.safetensors" ]] || cargo run --quiet --release --bin attention-bench -- --repeat 1 --write-random "$RANDOM_DIR" >/dev/null
+
+if want wasm; then
+  section "wasm: ours (tests/wasm_bench.rs, wasm32+simd128, headless Chromium)"
+  # The wasm bench prints through the browser console; keep only its table lines.
+  # (No --quiet: cargo would pass it on to wasm-bindgen-test-runner.)
+  WASM_LOG=target/wasm-bench.log
+  scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown --test wasm_bench --no-run >"$WASM_LOG" 2>&1 \
+    || { tail -n 40 "$WASM_LOG" >&2; exit 1; }
+  quiet wasm
+  if ! scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown --test wasm_bench -- --nocapture >"$WASM_LOG" 2>&1; then
+    tail -n 40 "$WASM_LOG" >&2
+    exit 1
+  fi
+  grep -E '(BENCH|SPREAD) ' "$WASM_LOG" | sed -E 's/^.*((BENCH|SPREAD) )/\1/' | tee "$OUT/wasm.txt"
 fi
-echo
-# Ratios per model and column (load, fwd 16/32/128): how much slower the page's engine is.
-ratios() { # name, numerator file, denominator file
-  [[ -s "$3" ]] || return 0
-  echo "$1"
-  awk -F'|' 'NR==FNR { if (NF >= 6) { k=$1; gsub(/ +$/, "", k); for (i=3; i<=NF; i++) d[k,i]=$i } ; next }
-             NF >= 6 { k=$1; gsub(/ +$/, "", k); if ((k,3) in d) { line=sprintf("  %-28s", k);
-               for (i=3; i<=NF; i++) line=line sprintf(" | %8.2fx", $i / d[k,i]); print line } }' "$3" "$2"
-}
-ratios "wasm / native   (load | fwd 16 | fwd 32 | fwd 128)" "$OUT/wasm.txt" "$OUT/native.txt"
-ratios "wasm / PyTorch  (load | fwd 16 | fwd 32 | fwd 128)" "$OUT/wasm.txt" "$OUT/torch.txt"
-echo
-trunk build --release >target/bench/trunk.log 2>&1 || { tail -n 30 target/bench/trunk.log >&2; exit 1; }
-echo "wasm binaries (dist/, release):"
-for f in dist/*_bg.wasm; do
-  printf '  %-44s %8.1f KB raw %8.1f KB gzip\n' "$(basename "$f")" "$(($(stat -c %s "$f")))e-3" "$(($(gzip -9 -c "$f" | wc -c)))e-3"
-done
-echo
-node scripts/bench_views.mjs --trace --model-dir "$RANDOM_DIR" --json "$OUT/views.json" | tee "$OUT/views.txt"
-echo
-cargo run --quiet --release --bin attention-bench -- --write-random-large .cache/bench/bert-large-random
-node scripts/bench_memory.mjs | tee "$OUT/memory.txt"
+
+HAVE_TORCH=0
+"$PYTHON" -c 'import torch, transformers' 2>/dev/null && HAVE_TORCH=1
+if want torch; then
+  section "PyTorch peer"
+  : >"$OUT/torch.jsonl"
+  if [[ $HAVE_TORCH -eq 1 ]]; then
+    quiet PyTorch
+    "$PYTHON" scripts/bench_torch.py --threads 1,all --lengths "$LENGTHS" --runs "$RUNS" --jsonl "$OUT/torch.jsonl" \
+      "all-MiniLM-L6-v2=$MINILM" "bert-base-shaped (random)=$RANDOM_DIR" | tee "$OUT/torch.txt"
+  else
+    echo "(PyTorch peer skipped: $PYTHON cannot import torch and transformers; set AV_BENCH_PYTHON)" | tee "$OUT/torch.txt"
+  fi
+fi
+
+if want ort; then
+  section "ONNX Runtime Web peer"
+  : >"$OUT/ort.jsonl"
+  if [[ $HAVE_TORCH -ne 1 ]] || ! "$PYTHON" -c 'import onnx, onnxscript' 2>/dev/null; then
+    echo "(ONNX Runtime Web peer skipped: the ONNX export needs $PYTHON with torch, transformers, onnx and onnxscript; scripts/setup.sh bench installs the last two)" | tee "$OUT/ort.txt"
+  elif [[ ! -f bench/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs ]]; then
+    echo "(ONNX Runtime Web peer skipped: bench/node_modules missing; run scripts/setup.sh bench)" | tee "$OUT/ort.txt"
+  else
+    mkdir -p "$ONNX_DIR"
+    for m in "all-MiniLM-L6-v2=$MINILM" "bert-base-random=$RANDOM_DIR"; do
+      name=${m%%=*} dir=${m#*=}
+      onnx="$ONNX_DIR/$name.onnx"
+      # Re-exported when the weights' content (attention-bench rewrites the random model at each
+      # run, same bytes) or the export script changed since the cached export.
+      sum=$(cd "$dir" && sha256sum config.json model.safetensors)
+      if [[ ! -f $onnx || ! -f $onnx.src || "$(cat "$onnx.src")" != "$sum" || scripts/export_onnx.py -nt $onnx ]]; then
+        "$PYTHON" scripts/export_onnx.py "$dir" "$onnx" 2>&1 | grep -v -e 'torchvision is not installed' -e '^Loading weights'
+        printf '%s\n' "$sum" >"$onnx.src"
+      fi
+    done
+    node scripts/bench_ort.mjs --threads 1,2 --lengths "$LENGTHS" --runs "$RUNS" --jsonl "$OUT/ort.jsonl" \
+      --model "all-MiniLM-L6-v2=$ONNX_DIR/all-MiniLM-L6-v2.onnx:$MINILM" \
+      --model "bert-base-shaped (random)=$ONNX_DIR/bert-base-random.onnx:$RANDOM_DIR" | tee "$OUT/ort.txt"
+  fi
+fi
+
+if want table; then
+  section "side by side"
+  jsonl=()
+  for f in "$OUT/ort.jsonl" "$OUT/torch.jsonl"; do
+    if [[ -f $f ]]; then jsonl+=(--jsonl "$f"); fi
+  done
+  node scripts/bench_table.mjs --native "$OUT/native.txt" --wasm "$OUT/wasm.txt" "${jsonl[@]}" | tee "$OUT/table.txt"
+  node scripts/bench_table.mjs --markdown --native "$OUT/native.txt" --wasm "$OUT/wasm.txt" "${jsonl[@]}" >"$OUT/table.md"
+fi
+
+if want site || want first || want views || want memory; then
+  scripts/build-site.sh --if-changed >"$OUT/trunk.log" 2>&1 || { tail -n 30 "$OUT/trunk.log" >&2; exit 1; }
+fi
+if want site; then
+  section "wasm binaries (dist/, release)"
+  for f in dist/*_bg.wasm; do
+    printf '  %-44s %8.1f KB raw %8.1f KB gzip\n' "$(basename "$f")" "$(($(stat -c %s "$f")))e-3" "$(($(gzip -9 -c "$f" | wc -c)))e-3"
+  done | tee "$OUT/site.txt"
+fi
+if want first; then
+  section "first heatmap with the model cached"
+  node scripts/bench_first_heatmap.mjs --model-dir "$RANDOM_DIR" --tokens 32 --visits 7 | tee "$OUT/first.txt"
+fi
+if want views; then
+  section "views"
+  node scripts/bench_views.mjs --trace --model-dir "$RANDOM_DIR" --json "$OUT/views.json" | tee "$OUT/views.txt"
+fi
+if want memory; then
+  section "memory while loading"
+  cargo run --quiet --release --bin attention-bench -- --write-random-large .cache/bench/bert-large-random
+  node scripts/bench_memory.mjs | tee "$OUT/memory.txt"
+fi

