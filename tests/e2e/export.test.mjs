@@ -6,7 +6,9 @@
 //   node --test tests/e2e/export.test.mjs
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -88,6 +90,20 @@ describe('export (dist/ in headless Chromium)', () => {
       const values = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length));
       const nd = maxDiff(values, golden);
       assert.ok(nd <= TOLERANCE, `.npy differs from golden by ${nd}`);
+      // NumPy itself reads the download (numpy.load), against the golden values.
+      const npyFile = path.join(os.tmpdir(), `av-export-${process.pid}.npy`);
+      const goldenFile = `${npyFile}.golden.f64`;
+      fs.writeFileSync(npyFile, npy.bytes);
+      fs.writeFileSync(goldenFile, Buffer.from(Float64Array.from(golden.values).buffer));
+      const numpy = JSON.parse(execFileSync(
+        'python3',
+        ['-c', 'import sys, numpy as np; a = np.load(sys.argv[1]); g = np.fromfile(sys.argv[2], dtype="<f8").reshape(a.shape); import json; print(json.dumps({"dtype": str(a.dtype), "shape": list(a.shape), "worst": float(np.abs(a.astype("f8") - g).max())}))', npyFile, goldenFile],
+        { encoding: 'utf8' },
+      ));
+      fs.rmSync(npyFile, { force: true });
+      fs.rmSync(goldenFile, { force: true });
+      assert.deepEqual([numpy.dtype, numpy.shape], ['float32', golden.shape], JSON.stringify(numpy));
+      assert.ok(numpy.worst <= TOLERANCE, `numpy.load: max |npy - golden| = ${numpy.worst}`);
       const meta = JSON.parse(side.bytes.toString('utf8'));
       assert.deepEqual(meta.tokens, golden.tokens);
       assert.equal(meta.attention, undefined);
