@@ -238,7 +238,7 @@ pub(super) fn status_line(session: Session) -> (&'static str, String) {
     };
     let mut s = format!("{} tokens · forward pass {:.0} ms", r.tokens.len(), r.ms);
     if r.truncated {
-        s.push_str(&format!(" · input cut to the model's {} tokens: {} tokens dropped", r.tokens.len(), r.dropped));
+        s.push_str(&format!(" · input truncated to {} tokens: {} tokens dropped", r.tokens.len(), r.dropped));
     }
     ("ready", s)
 }
