@@ -33,6 +33,7 @@ import { chromium } from 'playwright-core';
 
 import { startServer } from '../tests/e2e/static-server.mjs';
 import { LAUNCH_ARGS } from '../tests/e2e/browser.mjs';
+import { findBrowserPid, renderers } from './bench_lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
@@ -65,46 +66,6 @@ function args() {
     models.push({ name: 'bert-large-shaped', dir: path.join(ROOT, '.cache/bench/bert-large-random') });
   }
   return models;
-}
-
-/** pid → parent pid, for every process. */
-function parents() {
-  const map = new Map();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      map.set(Number(d), ppid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return map;
-}
-
-/** Renderer processes descending from the browser process `root`. */
-function renderers(root) {
-  const pp = parents();
-  const out = [];
-  for (const pid of pp.keys()) {
-    let p = pid;
-    let ok = false;
-    for (let hops = 0; hops < 8 && p > 1; hops++) {
-      p = pp.get(p);
-      if (p === root) {
-        ok = true;
-        break;
-      }
-    }
-    if (!ok) continue;
-    try {
-      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) out.push(pid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
 }
 
 function status(pid) {
@@ -269,20 +230,6 @@ async function main() {
     fs.rmSync(hub, { recursive: true, force: true });
   }
   console.log('worst input = slowest keypress (input → next paint, Event Timing) while loading; target 100 ms');
-}
-
-/** The browser process of a persistent context (playwright does not expose it): by profile dir. */
-function findBrowserPid(profile) {
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.includes(`--user-data-dir=${profile}`) && !cmd.includes('--type=')) return Number(d);
-    } catch {
-      // gone
-    }
-  }
-  throw new Error('cannot find the browser process');
 }
 
 main().catch((e) => {

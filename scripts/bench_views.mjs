@@ -40,6 +40,7 @@ import { chromium } from 'playwright-core';
 
 import { startServer } from '../tests/e2e/static-server.mjs';
 import { LAUNCH_ARGS } from '../tests/e2e/browser.mjs';
+import { fmt, stats, textOf } from './bench_lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
@@ -95,37 +96,6 @@ function parseArgs(argv) {
   }
   if (!(o.repeats >= 21)) throw new Error('--repeats must be at least 21');
   return o;
-}
-
-/**
- * A text of exactly `n` tokens: `n - 2` words (+ [CLS] and [SEP]), each a whole word of the
- * tokenizer's vocabulary (so one WordPiece each), in a fixed pseudo-random order (varied
- * tokens give the attention some structure; repeating one word would not).
- */
-function textOf(n, vocab) {
-  const pool = `the of and to in is was he for it with as his on be at by had are but from or
-    she an they which you one were her all we there been has when who will more no if out so said
-    what up its about into than them can only other new some could time these two may then do first
-    any my now such like our over man me even most made after also did many before must through back
-    years where much your way well down should because each just those people how too little state
-    good very make world still own see men work long get here between both life being under never day
-    same another know while last might us great old year off come since against go came right used
-    take three house bank river money water city music game night light story voice letter table`
-    .split(/\s+/)
-    .filter((w) => w && Object.hasOwn(vocab, w));
-  let seed = 12345;
-  const words = [];
-  for (let k = 0; k < n - 2; k++) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    words.push(pool[seed % pool.length]);
-  }
-  return words.join(' ');
-}
-
-function stats(xs) {
-  const v = [...xs].sort((a, b) => a - b);
-  const median = v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  return { n: v.length, median, min: v[0], max: v[v.length - 1] };
 }
 
 /**
@@ -440,10 +410,6 @@ async function benchHover(browser, page, v, n, opts, rows, traces) {
   rows.push({ view: v, what: 'hover: frame', tokens: n, ...stats(r.frame.slice(opts.warmup)), target: null });
   rows.push({ view: v, what: 'hover: to next frame', tokens: n, ...stats(r.wall.slice(opts.warmup)), target: null });
   return { view: v, tokens: n, hover: true, notes: note, baseRedraws: r.baseRedraws, frame: r.frame, wall: r.wall };
-}
-
-function fmt(x) {
-  return x == null ? '-' : x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2);
 }
 
 function printTable(rows) {
