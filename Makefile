@@ -60,8 +60,10 @@ test: setup
 test-native:
 	cargo test
 
+# Both engine builds the site ships: simd128, then with relaxed SIMD (the second worker).
 test-wasm:
 	scripts/test-wasm.sh
+	scripts/test-wasm.sh --features relaxed-simd
 
 test-e2e:
 	node --test tests/e2e/*.test.mjs

@@ -2,20 +2,27 @@
 # Speed and size figures for the README (a benchmark: it prints, it asserts nothing).
 #
 # Usage: scripts/bench.sh [PART ...]     (default: all parts, in this order)
-#   native  attention-bench (release, 11 runs) on all-MiniLM-L6-v2 and a bert-base-shaped model
-#           with seeded random weights (written to .cache/bench/bert-base-random for the others);
-#   wasm    our engine, wasm32+simd128 in headless Chromium: tests/wasm_bench.rs on the same files
-#           over HTTP (its BENCH / SPREAD lines);
+#   native  attention-bench (release, 11 runs; 5 at 512 tokens) on all-MiniLM-L6-v2 and a
+#           bert-base-shaped model with seeded random weights (written to .cache/bench/bert-base-random
+#           for the others), then one core's FMA peak (scripts/bench_peak.rs, the native bound);
+#   wasm    our engine in headless Chromium, both builds the site ships: wasm32+simd128, then with
+#           relaxed SIMD (--features relaxed-simd): tests/wasm_bench.rs on the same files over HTTP
+#           (its BENCH / SPREAD lines, and the PEAK / KERNEL lines of the bounds);
 #   torch   the PyTorch peer (transformers, eager attention), 1 thread and all threads, when
 #           python3 has torch and transformers: scripts/bench_torch.py;
 #   ort     the ONNX Runtime Web peer (bench/package.json pins it; wasm, SIMD) in the same
 #           Chromium at 1 thread and 2 threads (cross-origin isolated), on ONNX exports of the same
 #           weights with every attention as an output (scripts/export_onnx.py, PyTorch; cached in
 #           .cache/bench/onnx/): scripts/bench_ort.mjs;
-#   table   side by side, per model and 16 / 32 / 128 / 512 tokens: ours (wasm), ORT 1 and 2
-#           threads, PyTorch 1 and all threads, ours (native); ours ÷ each peer; spread; GFLOP/s;
-#           load times and peak memory: scripts/bench_table.mjs;
-#   site    the size of the two wasm binaries in dist/ (raw and gzip -9); dist/ is built first if
+#   table   side by side, per model and 16 / 32 / 128 / 512 tokens: ours (wasm, wasm relaxed),
+#           ORT 1 and 2 threads, PyTorch 1 and all threads, ours (native); ours ÷ each peer;
+#           spread; GFLOP/s; each of ours against its bound (% of the measured peak, compute and
+#           memory lower bounds); the matrix product alone; load times and peak memory:
+#           scripts/bench_table.mjs;
+#   variants the same two builds paired: both of dist/'s workers in one page, taking turns on the
+#           same texts, relaxed ÷ plain per round (scripts/bench_variants.mjs): on a shared
+#           machine the wasm part's two sets of lines are minutes apart, these are not;
+#   site    the size of the wasm binaries in dist/ (raw and gzip -9); dist/ is built first if
 #           its sources changed (scripts/build-site.sh --if-changed);
 #   first   time from page load to the first heatmap with the model cached (bert-base-shaped, 32
 #           tokens, the real app): scripts/bench_first_heatmap.mjs;
@@ -38,7 +45,7 @@ PYTHON="${AV_BENCH_PYTHON:-python3}"
 RUNS="${AV_BENCH_RUNS:-11}"
 LENGTHS="${AV_BENCH_LENGTHS:-16,32,128,512}"
 
-ALL_PARTS=(native wasm torch ort table site first views memory)
+ALL_PARTS=(native wasm torch ort table variants site first views memory)
 PARTS=("$@")
 [[ ${#PARTS[@]} -gt 0 ]] || PARTS=("${ALL_PARTS[@]}")
 for p in "${PARTS[@]}"; do
@@ -63,22 +70,31 @@ if want native; then
   if [[ -s "$OUT/native.rss" ]]; then
     echo "peak RSS of the whole run (both models, the random weights generated in memory): $(( $(tail -n1 "$OUT/native.rss") / 1024 )) MB"
   fi
+  # The bound of the native figures: compiled apart for this CPU (the crate targets baseline x86-64).
+  rustc -C opt-level=3 -C target-cpu=native -o "$OUT/bench_peak" scripts/bench_peak.rs
+  "$OUT/bench_peak" | tee -a "$OUT/native.txt"
 fi
 [[ -f "$RANDOM_DIR/model.safetensors" ]] || cargo run --quiet --release --bin attention-bench -- --repeat 1 --write-random "$RANDOM_DIR" >/dev/null
 
 if want wasm; then
-  section "wasm: ours (tests/wasm_bench.rs, wasm32+simd128, headless Chromium)"
-  # The wasm bench prints through the browser console; keep only its table lines.
+  section "wasm: ours (tests/wasm_bench.rs, wasm32+simd128 and +relaxed-simd, headless Chromium)"
+  # The wasm bench prints through the browser console; keep only its table lines. Both builds'
+  # lines go to wasm.txt, each set under its own BENCH header (bench_table.mjs tells them apart).
   # (No --quiet: cargo would pass it on to wasm-bindgen-test-runner.)
   WASM_LOG=target/wasm-bench.log
-  scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown --test wasm_bench --no-run >"$WASM_LOG" 2>&1 \
-    || { tail -n 40 "$WASM_LOG" >&2; exit 1; }
-  quiet wasm
-  if ! scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown --test wasm_bench -- --nocapture >"$WASM_LOG" 2>&1; then
-    tail -n 40 "$WASM_LOG" >&2
-    exit 1
-  fi
-  grep -E '(BENCH|SPREAD) ' "$WASM_LOG" | sed -E 's/^.*((BENCH|SPREAD) )/\1/' | tee "$OUT/wasm.txt"
+  : >"$OUT/wasm.txt"
+  for features in "" "--features relaxed-simd"; do
+    # shellcheck disable=SC2086 # $features is zero or two words
+    scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown $features --test wasm_bench --no-run >"$WASM_LOG" 2>&1 \
+      || { tail -n 40 "$WASM_LOG" >&2; exit 1; }
+    quiet wasm
+    # shellcheck disable=SC2086
+    if ! scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown $features --test wasm_bench -- --nocapture >"$WASM_LOG" 2>&1; then
+      tail -n 40 "$WASM_LOG" >&2
+      exit 1
+    fi
+    grep -E '(BENCH|SPREAD|PEAK|KERNEL) ' "$WASM_LOG" | sed -E 's/^.*((BENCH|SPREAD|PEAK|KERNEL) )/\1/' | tee -a "$OUT/wasm.txt"
+  done
 fi
 
 HAVE_TORCH=0
@@ -131,8 +147,13 @@ if want table; then
   node scripts/bench_table.mjs --markdown --native "$OUT/native.txt" --wasm "$OUT/wasm.txt" "${jsonl[@]}" >"$OUT/table.md"
 fi
 
-if want site || want first || want views || want memory; then
+if want site || want first || want views || want memory || want variants; then
   scripts/build-site.sh --if-changed >"$OUT/trunk.log" 2>&1 || { tail -n 30 "$OUT/trunk.log" >&2; exit 1; }
+fi
+if want variants; then
+  section "wasm: ours, simd128 and relaxed SIMD paired in one page"
+  quiet variants
+  node scripts/bench_variants.mjs --lengths "$LENGTHS" | tee "$OUT/variants.txt"
 fi
 if want site; then
   section "wasm binaries (dist/, release)"

@@ -31,6 +31,25 @@ export function bertFlops({ hidden_size: d, num_hidden_layers: layers, intermedi
   return layers * (8 * n * d * d + 4 * n * n * d + 4 * n * d * ff);
 }
 
+/**
+ * What our engine executes of that (src/model/bert.rs: when only attention is wanted, the last
+ * layer stops after its probabilities): every layer but the last in full, then the last one's
+ * query and key projections (2 · 2·n·d²) and scores (2·n²·d). The same matmul FLOPs, minus the
+ * last layer's values, context, output projection and feed-forward.
+ */
+export function attentionFlops({ hidden_size: d, num_hidden_layers: layers, intermediate_size: ff }, n) {
+  return (layers - 1) * (8 * n * d * d + 4 * n * n * d + 4 * n * d * ff) + 4 * n * d * d + 2 * n * n * d;
+}
+
+/**
+ * Bytes of weights those matmuls read (f32): the engine's matrix product reads each weight once
+ * per pass (src/model/kernels/mod.rs: a tile of `w`'s rows stays in L1 while every input row
+ * passes), so this over the read bandwidth is the pass's memory bound.
+ */
+export function attentionWeightBytes({ hidden_size: d, num_hidden_layers: layers, intermediate_size: ff }) {
+  return 4 * ((layers - 1) * (4 * d * d + 2 * d * ff) + 2 * d * d);
+}
+
 /** pid → parent pid, for every process. */
 function parents() {
   const map = new Map();

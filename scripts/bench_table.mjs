@@ -4,22 +4,29 @@
 //   node scripts/bench_table.mjs --native FILE --wasm FILE [--jsonl FILE ...] [--markdown]
 //
 //   --native  attention-bench's output: a header `model | MB | load | fwd 16 | fwd 32 | ...` and a
-//             row per model (medians, ms);
-//   --wasm    tests/wasm_bench.rs's lines with their `BENCH ` / `SPREAD ` prefixes: `BENCH label |
-//             MB | load | t16 | t32 | t128 [| t512]` (medians; a `BENCH` header with `fwd N` cells
-//             or a `median of N runs` phrase is read when there is one), and optionally
-//             `SPREAD label | min–max | ...` in the same order. A cell holding several numbers
-//             (`12.3 (11.0–15.2)`, `12.3 / 11.0 / 15.2`) counts as median first, then min, max;
+//             row per model (medians, ms); `on N threads` in its first line, and scripts/bench.sh's
+//             `PEAK native FMA: X GFLOP/s per core` (scripts/bench_peak.rs) when present;
+//   --wasm    tests/wasm_bench.rs's lines with their `BENCH ` / `SPREAD ` / `PEAK ` / `KERNEL `
+//             prefixes, one set per build: `BENCH label | MB | load | t16 | t32 | t128 [| t512]`
+//             (medians; a `BENCH` header with `fwd N` cells or a `median of N runs` phrase is read
+//             when there is one; a header naming `relaxed-simd` starts the relaxed build's set,
+//             one naming `wasm32` the plain build's), and optionally `SPREAD label | min–max |
+//             ...` in the same order. A cell holding several numbers (`12.3 (11.0–15.2)`,
+//             `12.3 / 11.0 / 15.2`) counts as median first, then min, max. `PEAK what | X GFLOP/s`
+//             (or `GB/s`) and `KERNEL shape | X GFLOP/s` are the bounds measured in that build;
 //   --jsonl   rows of scripts/bench_ort.mjs and scripts/bench_torch.py (engine, model, n, median,
 //             min, max; or kind load/peak).
-// Prints, per model and token count: our wasm engine, ONNX Runtime Web 1 and 2 threads, PyTorch 1
-// thread and all threads, our native engine (medians, ms), then ours ÷ each peer (> 1: ours is
-// slower), the spread (min–max) of every engine, GFLOP/s at the median, load times and peak memory.
+// Prints, per model and token count: our wasm engine (simd128, and relaxed SIMD when measured),
+// ONNX Runtime Web 1 and 2 threads, PyTorch 1 thread and all threads, our native engine (medians,
+// ms), then ours ÷ each peer (> 1: ours is slower), the spread (min–max) of every engine, GFLOP/s
+// at the median, each of our engines against its bound (FLOPs executed, GFLOP/s, % of the
+// measured peak, compute and memory lower bounds), the matrix product alone, load times and peak
+// memory.
 
 import fs from 'node:fs';
 import os from 'node:os';
 
-import { bertFlops, fmt } from './bench_lib.mjs';
+import { attentionFlops, attentionWeightBytes, bertFlops, fmt } from './bench_lib.mjs';
 
 const DEFAULT_LENGTHS = [16, 32, 128, 512];
 const CONFIGS = {
@@ -61,6 +68,10 @@ function lengthsOf(cells) {
 const table = new Map();
 const extra = [];
 const notes = [];
+/** Bounds measured by each of our engines: engine → { gflops, gbps, per, threads }; kernels. */
+const peaks = new Map();
+const kernels = [];
+const setPeak = (engine, v) => peaks.set(engine, { ...(peaks.get(engine) ?? {}), ...v });
 function put(model, engine, n, v) {
   table.set(`${model}|${engine}|${n}`, { ...(table.get(`${model}|${engine}|${n}`) ?? {}), ...v });
 }
@@ -71,7 +82,10 @@ function readNative(file) {
   let runs = null;
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
-    if (/median of (\d+)/.test(line)) runs = Number(/median of (\d+)/.exec(line)[1]);
+    if (/median of (\d+)/.test(line)) runs = line.trim();
+    if (/on (\d+) threads?/.test(line)) setPeak('native', { threads: Number(/on (\d+) threads?/.exec(line)[1]) });
+    const peak = /^PEAK native FMA\D*?([\d.]+) GFLOP\/s per core/.exec(line.trim());
+    if (peak) setPeak('native', { per: Number(peak[1]) });
     if (cells.length < 4) continue;
     if (/^model$/i.test(cells[0])) {
       lengths = lengthsOf(cells.slice(3)) ?? DEFAULT_LENGTHS;
@@ -85,18 +99,29 @@ function readNative(file) {
       if (median != null && lengths[k]) put(model, 'native', lengths[k], { median, min, max });
     });
   }
-  if (runs) notes.push(`native: median of ${runs} runs`);
+  if (runs) notes.push(`native: ${runs}`);
 }
 
 function readWasm(file) {
   if (!file || !fs.existsSync(file)) return;
   let lengths = DEFAULT_LENGTHS;
+  let engine = 'wasm';
   for (const raw of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /(BENCH|SPREAD)\s+(.*)$/.exec(raw);
+    const m = /(BENCH|SPREAD|PEAK|KERNEL)\s+(.*)$/.exec(raw);
     if (!m) continue;
     const [kind, rest] = [m[1], m[2]];
     const cells = rest.split('|').map((c) => c.trim());
-    if (kind === 'BENCH' && /median of (\d+)/.test(rest)) notes.push(`ours wasm: ${rest.trim()}`);
+    if (kind === 'PEAK' || kind === 'KERNEL') {
+      const v = numbers(cells[1] ?? '')[0];
+      if (v == null) continue;
+      if (kind === 'KERNEL') kernels.push({ engine, shape: cells[0], value: v, best: /best/.test(cells[1]) ? numbers(cells[1])[1] : null, ms: /\bms\b/.test(cells[1]) });
+      else if (/GB\/s/.test(cells[1])) setPeak(engine, { gbps: v });
+      // Each build's bound is its own multiply-add: mul + add in the plain one, relaxed_madd in the other.
+      else if (/relaxed/i.test(cells[0]) === (engine === 'wasm-relaxed')) setPeak(engine, { gflops: v, what: cells[0] });
+      continue;
+    }
+    if (kind === 'BENCH' && !/minilm|bert/i.test(cells[0]) && /wasm32/.test(rest)) engine = /relaxed/i.test(rest) ? 'wasm-relaxed' : 'wasm';
+    if (kind === 'BENCH' && /median of (\d+)/.test(rest)) notes.push(`ours ${engine}: ${rest.trim()}`);
     const header = lengthsOf(cells.slice(1));
     if (header && cells.every((c, k) => k === 0 || !/^[-\d.\s–()/]+$/.test(c) || /fwd|tok/i.test(c))) {
       lengths = header;
@@ -105,15 +130,15 @@ function readWasm(file) {
     if (cells.length < 2 || !/minilm|bert/i.test(cells[0])) continue;
     const model = modelKey(cells[0]);
     if (kind === 'BENCH') {
-      extra.push({ engine: 'wasm', model, kind: 'load', ms: numbers(cells[2])[0] });
+      extra.push({ engine, model, kind: 'load', ms: numbers(cells[2])[0] });
       cells.slice(3).forEach((c, k) => {
         const [median, min, max] = numbers(c);
-        if (median != null && lengths[k]) put(model, 'wasm', lengths[k], { median, ...(min != null ? { min, max } : {}) });
+        if (median != null && lengths[k]) put(model, engine, lengths[k], { median, ...(min != null ? { min, max } : {}) });
       });
     } else {
       cells.slice(1).forEach((c, k) => {
         const [min, max] = numbers(c).map(Math.abs);
-        if (min != null && lengths[k]) put(model, 'wasm', lengths[k], { min, max });
+        if (min != null && lengths[k]) put(model, engine, lengths[k], { min, max });
       });
     }
   }
@@ -139,6 +164,7 @@ for (const f of opts.jsonl) readJsonl(f);
 const torchAll = [...new Set([...table.keys()].map((k) => k.split('|')[1]))].find((e) => /^torch-(\d+)t$/.test(e) && e !== 'torch-1t');
 const ENGINES = [
   ['wasm', 'ours wasm'],
+  ['wasm-relaxed', 'ours wasm relaxed'],
   ['ort-wasm-1t', 'ORT 1t'],
   ['ort-wasm-2t', 'ORT 2t'],
   ['torch-1t', 'torch 1t'],
@@ -146,12 +172,14 @@ const ENGINES = [
   ['native', 'native ours'],
 ];
 const RATIOS = [
+  ['wasm-relaxed', 'wasm', 'relax÷wasm'],
+  ['wasm-relaxed', 'ort-wasm-1t', 'relax÷ORT1'],
   ['wasm', 'ort-wasm-1t', 'wasm÷ORT1'],
   ['wasm', 'ort-wasm-2t', 'wasm÷ORT2'],
   ['wasm', 'torch-1t', 'wasm÷pt1'],
-  ['wasm', ENGINES[4][0], `wasm÷pt${/\d+/.exec(ENGINES[4][1])[0]}`],
+  ['wasm', ENGINES[5][0], `wasm÷pt${/\d+/.exec(ENGINES[5][1])[0]}`],
   ['native', 'torch-1t', 'nat÷pt1'],
-  ['native', ENGINES[4][0], `nat÷pt${/\d+/.exec(ENGINES[4][1])[0]}`],
+  ['native', ENGINES[5][0], `nat÷pt${/\d+/.exec(ENGINES[5][1])[0]}`],
 ];
 const models = [...new Set([...table.keys()].map((k) => k.split('|')[0]))];
 const lengthsFor = (m) => [...new Set([...table.keys()].filter((k) => k.startsWith(m + '|')).map((k) => Number(k.split('|')[2])))].sort((a, b) => a - b);
@@ -176,6 +204,15 @@ function print(title, head, body) {
 const rows = [];
 const spread = [];
 const gflops = [];
+const bounds = [];
+/** An engine's compute peak (GFLOP/s): native = one core's FMA peak × the threads candle uses. */
+const peakOf = (e) => {
+  const p = peaks.get(e);
+  if (e === 'native') return p?.per ? p.per * (p.threads ?? 1) : null;
+  return p?.gflops ?? null;
+};
+/** Read bandwidth: measured in the browser on one core (the native row borrows it). */
+const bandwidth = peaks.get('wasm')?.gbps ?? peaks.get('wasm-relaxed')?.gbps ?? null;
 for (const m of models) {
   for (const n of lengthsFor(m)) {
     rows.push([
@@ -206,6 +243,27 @@ for (const m of models) {
           return v ? (bertFlops(CONFIGS[m], n) / (v * 1e6)).toFixed(1) : '-';
         }),
       ]);
+      for (const e of ['wasm', 'wasm-relaxed', 'native']) {
+        const v = get(m, e, n)?.median;
+        if (!v) continue;
+        const flops = attentionFlops(CONFIGS[m], n);
+        const peak = peakOf(e);
+        const compute = peak ? flops / (peak * 1e6) : null;
+        const memory = bandwidth ? attentionWeightBytes(CONFIGS[m]) / (bandwidth * 1e6) : null;
+        const bound = Math.max(compute ?? 0, memory ?? 0) || null;
+        bounds.push([
+          m,
+          String(n),
+          ENGINES.find(([k]) => k === e)[1],
+          fmt(flops / 1e9),
+          fmt(v),
+          (flops / (v * 1e6)).toFixed(1),
+          peak ? `${((100 * flops) / (v * 1e6) / peak).toFixed(0)} %` : '-',
+          fmt(compute),
+          fmt(memory),
+          bound ? `${(v / bound).toFixed(2)}×` : '-',
+        ]);
+      }
     }
   }
 }
@@ -213,6 +271,52 @@ const names = ENGINES.map(([, l]) => l);
 print('forward pass with every attention, median ms (ratios: ours ÷ peer; > 1 means ours is slower)', ['model', 'tokens', ...names, ...RATIOS.map(([, , l]) => l)], rows);
 print('spread: min–max ms of the same runs', ['model', 'tokens', ...names], spread);
 print('GFLOP/s at the median (matmul FLOPs of the forward pass, multiply-add = 2)', ['model', 'tokens', 'GFLOP', ...names], gflops);
+
+// The bounds (the issue: "for each figure, state the bound and the distance to it"). Our engines
+// skip the last layer's work after its attention, so their FLOPs are what they execute
+// (attentionFlops), not the full pass above. Compute bound: those FLOPs at the engine's peak,
+// measured on this machine in the same run: a loop of independent 4-lane multiply-adds with no
+// loads in the same Chromium (tests/wasm_bench.rs: mul + add for simd128, relaxed_madd, i.e.
+// one FMA, for the relaxed build), and natively scripts/bench_peak.rs's FMA loop at the widest
+// vectors the CPU has, times the threads candle's matmul uses. Memory bound: the weights the
+// pass reads (each once) at one core's read bandwidth (also measured in the browser).
+const peakNote = [
+  ['wasm', 'ours wasm'],
+  ['wasm-relaxed', 'ours wasm relaxed'],
+  ['native', 'native ours'],
+]
+  .filter(([e]) => peakOf(e))
+  .map(([e, label]) => {
+    const p = peaks.get(e);
+    return e === 'native'
+      ? `${label} ${fmt(peakOf(e))} (FMA ${fmt(p.per)} per core × ${p.threads ?? 1} threads)`
+      : `${label} ${fmt(peakOf(e))} (${p.what})`;
+  });
+print(
+  `against the bound: GFLOP executed, GFLOP/s at the median, % of the engine's peak GFLOP/s [${peakNote.join('; ') || 'no PEAK lines'}]; ` +
+    `lower bounds in ms: compute (FLOPs at peak) and memory (weights read once at ${bandwidth ? `${fmt(bandwidth)} GB/s` : '? GB/s'}); median ÷ the larger`,
+  ['model', 'tokens', 'engine', 'GFLOP', 'median ms', 'GFLOP/s', '% of peak', 'compute ms', 'memory ms', '÷ bound'],
+  bounds,
+);
+if (kernels.length) {
+  const shapes = [...new Set(kernels.map((k) => k.shape))];
+  const kEngines = [...new Set(kernels.map((k) => k.engine))];
+  print(
+    'kernels alone (tests/wasm_bench.rs KERNEL lines): matrix products as linear layers, GFLOP/s at the median and the best of 9 and % of that build\'s peak; element-wise ones in ms (median of 5)',
+    ['shape', ...kEngines.map((e) => ENGINES.find(([k]) => k === e)?.[1] ?? e)],
+    shapes.map((sh) => [
+      sh,
+      ...kEngines.map((e) => {
+        const k = kernels.find((x) => x.shape === sh && x.engine === e);
+        const p = peakOf(e);
+        if (!k) return '-';
+        if (k.ms) return `${k.value.toFixed(2)} ms`;
+        const pct = (v) => (p ? ` (${((100 * v) / p).toFixed(0)} %)` : '');
+        return `${k.value.toFixed(1)}${pct(k.value)}${k.best != null ? `, best ${k.best.toFixed(1)}${pct(k.best)}` : ''}`;
+      }),
+    ]),
+  );
+}
 
 const loads = [];
 for (const m of models) {

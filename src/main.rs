@@ -4,6 +4,7 @@
 fn main() {
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(attention_viz::ui::App);
+    attention_viz::net::timing::mark("page-mounted");
 }
 
 #[cfg(not(all(target_arch = "wasm32", feature = "page")))]

@@ -308,6 +308,9 @@ pub enum Response {
     /// Load `load` has its files; parsing and building the model.
     Parsing { load: u64 },
     Loaded { load: u64, info: ModelInfo },
+    /// Load `load` failed or was cancelled (said just before), and the model that was loaded
+    /// before it is still in memory and answers runs: the page goes back to it.
+    Restored { load: u64 },
     /// `dropped`: how many input tokens the model's position limit cut off.
     Ran {
         id: u64,
@@ -411,6 +414,7 @@ mod tests {
         assert!(!partial.is_complete());
         for r in [
             Response::Cancelled { load: 2 },
+            Response::Restored { load: 2 },
             Response::Notice { load: 2, message: "resuming".into() },
             Response::Storage { models: vec![model, partial], usage: Some(5), quota: None, error: None },
             Response::Progress {

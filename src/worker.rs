@@ -29,13 +29,23 @@ use crate::model::{Config, Engine, QueryKey, Run, TokenizerWrapper, WASM_WEIGHT_
 use crate::net::cache::{estimate, ModelCache};
 use crate::net::model_files::{Failure, LoadEvent, ModelFiles, WeightSink};
 use crate::net::read_stream;
+use crate::net::timing::mark;
 use crate::export::export_files;
 use crate::protocol::{ExportKind, ModelInfo, ModelSource, Request, Response, SliceKind, Stage, MODEL_FILES};
 use crate::slice::{cut_with, Memo, Slice};
 
+/// Above this many bytes of weights for the loaded model and the incoming one together, the
+/// loaded model is dropped before the new weights stream in (two bert-larges do not fit in
+/// wasm32's 4 GB, next to their activations); below it, it stays until the new one is built,
+/// so a load that fails (a 404, a broken file, a cut connection, Cancel) leaves the page where
+/// it was. MiniLM, bert-base and their pairs stay well under it.
+const KEEP_PREVIOUS_BYTES: u64 = 1_500_000_000;
+
 #[derive(Default)]
 struct State {
     engine: Option<Rc<Engine>>,
+    /// The loaded engine's weights in memory ([`Config::f32_weight_bytes`]).
+    engine_bytes: u64,
     /// The id of the newest `Load`; an older load's results are dropped.
     load: u64,
     /// Aborts the download of the load in progress.
@@ -92,6 +102,7 @@ fn now_ms() -> f64 {
 
 /// Starts the worker: installs the message handler and tells the page it is listening.
 pub fn start() {
+    mark("worker-start");
     // A panic kills the wasm instance; tell the page in words before it goes. The page also
     // sees the worker's `error` event and offers to restart it.
     std::panic::set_hook(Box::new(|info| {
@@ -116,6 +127,7 @@ pub fn start() {
     });
     scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
+    mark("worker-ready");
     post(&Response::WorkerReady);
 }
 
@@ -170,8 +182,8 @@ async fn storage_report(error: Option<String>) -> Response {
     Response::Storage { models, usage, quota, error }
 }
 
-/// Makes load `id` the current one: aborts the download in progress and drops the old model
-/// now, not after the new download (two bert-larges do not fit in wasm32's memory).
+/// Makes load `id` the current one: aborts the download in progress. The loaded model stays
+/// (see [`KEEP_PREVIOUS_BYTES`] and [`make_room`]).
 fn begin_load(state: &Rc<RefCell<State>>, id: u64, controller: Option<AbortController>) {
     let mut s = state.borrow_mut();
     if let Some(old) = s.abort.take() {
@@ -179,12 +191,45 @@ fn begin_load(state: &Rc<RefCell<State>>, id: u64, controller: Option<AbortContr
     }
     s.load = id;
     s.abort = controller;
-    s.engine = None;
-    s.last_run = None;
-    s.qk = None;
-    s.memo = Memo::default();
-    // Run B may have come from the old main model (two texts); model B stays.
-    s.compare.forget_run();
+}
+
+impl State {
+    /// Drops the loaded model and everything computed with it.
+    fn forget_model(&mut self) {
+        self.engine = None;
+        self.engine_bytes = 0;
+        self.last_run = None;
+        self.qk = None;
+        self.memo = Memo::default();
+        // Run B may have come from the old main model (two texts); model B stays.
+        self.compare.forget_run();
+    }
+
+    /// Load `id` built `engine`: it replaces the loaded model.
+    fn install(&mut self, engine: Engine) {
+        self.forget_model();
+        self.engine_bytes = engine.config().f32_weight_bytes();
+        self.engine = Some(Rc::new(engine));
+    }
+}
+
+/// Called once load `id` knows the new model's config, before its weights stream in: drops
+/// the loaded model when both would not fit ([`KEEP_PREVIOUS_BYTES`]).
+fn make_room(state: &Rc<RefCell<State>>, id: u64, config: &Config) {
+    let mut s = state.borrow_mut();
+    if s.load == id && s.engine.is_some() && s.engine_bytes.saturating_add(config.f32_weight_bytes()) > KEEP_PREVIOUS_BYTES {
+        s.forget_model();
+    }
+}
+
+/// After load `id` failed or was cancelled (its message already sent): tells the page when the
+/// model loaded before it is still here, so that the page goes back to it.
+fn after_failed_load(state: &Rc<RefCell<State>>, id: u64) {
+    let s = state.borrow();
+    if s.load == id && s.engine.is_some() {
+        drop(s);
+        post(&Response::Restored { load: id });
+    }
 }
 
 /// Loads a model from files the user chose (`File`s, passed by reference: their bytes never
@@ -195,8 +240,9 @@ fn load_local(state: &Rc<RefCell<State>>, id: u64, name: String, files: Vec<Stri
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let t0 = now_ms();
+        let room = |config: &Config| make_room(&state, id, config);
         let result = match (files.len() == MODEL_FILES.len(), &blobs[..]) {
-            (true, [config, tokenizer, weights]) => read_local(config, tokenizer, weights).await.map(|engine| {
+            (true, [config, tokenizer, weights]) => read_local(config, tokenizer, weights, room).await.map(|engine| {
                 let source = ModelSource { hub: "local".into(), repo: name, revision: String::new() };
                 let info = model_info(&engine, source, weights.size() as u64, now_ms() - t0);
                 (engine, info)
@@ -208,14 +254,17 @@ fn load_local(state: &Rc<RefCell<State>>, id: u64, name: String, files: Vec<Stri
         }
         match result {
             Ok((engine, info)) => {
-                state.borrow_mut().engine = Some(Rc::new(engine));
+                state.borrow_mut().install(engine);
                 post(&Response::Loaded { load: id, info });
             }
-            Err(message) => post(&Response::Error {
-                stage: Stage::Load,
-                id: Some(id),
-                message,
-            }),
+            Err(message) => {
+                post(&Response::Error {
+                    stage: Stage::Load,
+                    id: Some(id),
+                    message,
+                });
+                after_failed_load(&state, id);
+            }
         }
     });
 }
@@ -232,6 +281,7 @@ async fn read_local(
     config: &web_sys::Blob,
     tokenizer: &web_sys::Blob,
     weights: &web_sys::Blob,
+    make_room: impl FnOnce(&Config),
 ) -> Result<Engine, String> {
     let config =
         Config::from_json(&blob_bytes(config, "config.json").await?).map_err(|e| e.to_string())?;
@@ -243,6 +293,7 @@ async fn read_local(
     tokenizer
         .check_vocab(config.vocab_size)
         .map_err(|e| e.to_string())?;
+    make_room(&config);
     let mut sink = WeightSink::new(config.family, Some(WASM_WEIGHT_BUDGET));
     // The header is checked against the file's real size before anything is reserved.
     crate::net::Sink::restart(&mut sink, Some(weights.size() as u64));
@@ -278,9 +329,11 @@ fn start_load(state: &Rc<RefCell<State>>, id: u64, source: ModelSource) {
     let controller = AbortController::new().ok();
     begin_load(state, id, controller.clone());
     let state = state.clone();
+    mark("load-received");
     wasm_bindgen_futures::spawn_local(async move {
         let signal = controller.as_ref().map(|c| c.signal());
-        let result = load(&source, id, signal.as_ref(), false).await;
+        let room = |config: &Config| make_room(&state, id, config);
+        let result = load(&source, id, signal.as_ref(), false, room).await;
         let mut s = state.borrow_mut();
         if s.load != id {
             return; // superseded: the page has moved on and expects nothing from this load
@@ -288,9 +341,10 @@ fn start_load(state: &Rc<RefCell<State>>, id: u64, source: ModelSource) {
         s.abort = None;
         match result {
             Ok((engine, info)) => {
-                s.engine = Some(Rc::new(engine));
+                s.install(engine);
                 drop(s);
                 post(&Response::Loaded { load: id, info });
+                return;
             }
             // Only Cancel aborts the current load (a new load supersedes it, handled above).
             Err(Failure::Aborted) => {
@@ -306,6 +360,7 @@ fn start_load(state: &Rc<RefCell<State>>, id: u64, source: ModelSource) {
                 post(&Response::Unreachable { load: id, message });
             }
         }
+        after_failed_load(&state, id);
     });
 }
 
@@ -315,6 +370,7 @@ fn run(state: &Rc<RefCell<State>>, id: u64, text: &str, pair: Option<&str>) {
         return;
     };
     let t0 = now_ms();
+    mark("run-start");
     match engine.run(text, pair) {
         Ok(run) => {
             let resp = Response::Ran {
@@ -330,6 +386,7 @@ fn run(state: &Rc<RefCell<State>>, id: u64, text: &str, pair: Option<&str>) {
             s.qk = None;
             s.memo = Memo::default();
             drop(s);
+            mark("run-end");
             post(&resp);
         }
         Err(e) => post(&Response::Error { stage: Stage::Run, id: Some(id), message: e.to_string() }),
@@ -358,6 +415,7 @@ fn slice(state: &Rc<RefCell<State>>, run: u64, kind: SliceKind, options: ViewOpt
         }
     };
     post_slice(run, kind, options, result);
+    mark("slice");
 }
 
 /// Sends a slice, or the worker's reason for not cutting it.
@@ -399,8 +457,14 @@ fn query_key(
 /// arrive, never held whole. A file read back from the cache that does not parse is evicted
 /// and downloaded again, once; files of a model that does not load are not kept.
 /// `compare`: this is model B of the compare view (its progress goes out as
-/// [`Response::CompareProgress`]).
-async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSignal>, compare: bool) -> Result<(Engine, ModelInfo), Failure> {
+/// [`Response::CompareProgress`]). `make_room` hears the config before the weights are fetched.
+async fn load(
+    source: &ModelSource,
+    id: u64,
+    signal: Option<&web_sys::AbortSignal>,
+    compare: bool,
+    make_room: impl FnOnce(&Config),
+) -> Result<(Engine, ModelInfo), Failure> {
     let t0 = now_ms();
     let mut files = ModelFiles::new(source, signal, |ev| {
         if compare {
@@ -410,14 +474,18 @@ async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSigna
         }
     })
     .await;
+    mark("files-open");
     let config = parsed(&mut files, id, 0, Config::from_json).await?;
+    mark("config");
     let tokenizer = parsed(&mut files, id, 1, |b| {
         let t = TokenizerWrapper::from_json(b, config.max_tokens())?;
         t.check_vocab(config.vocab_size)?;
         Ok(t)
     })
     .await?;
+    mark("tokenizer");
     let family = config.family;
+    make_room(&config);
     let checkpoint = match files.weights(family, Some(WASM_WEIGHT_BUDGET)).await {
         Ok(c) => c,
         Err(Failure::Message(m)) => {
@@ -426,6 +494,7 @@ async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSigna
         }
         Err(e) => return Err(e),
     };
+    mark("weights");
     if !compare {
         post(&Response::Parsing { load: id });
     }
@@ -433,6 +502,13 @@ async fn load(source: &ModelSource, id: u64, signal: Option<&web_sys::AbortSigna
     match Engine::new(config, tokenizer, &checkpoint) {
         Ok(engine) => {
             drop(checkpoint);
+            // A download's SHA-256 is checked once the file has proved to be this model's
+            // weights: a file that does not fit the config says more than its hash would.
+            if let Err(e) = files.check_weights().await {
+                forget(&mut files).await;
+                return Err(e);
+            }
+            mark("engine");
             let info = model_info(&engine, source.clone(), weight_bytes, now_ms() - t0);
             Ok((engine, info))
         }

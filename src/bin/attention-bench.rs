@@ -26,7 +26,9 @@ mod bench {
 
     use attention_viz::model::{synthetic, Config, Engine};
 
-    pub const LENGTHS: [usize; 3] = [16, 32, 128];
+    pub const LENGTHS: [usize; 4] = [16, 32, 128, 512];
+    /// At 512 tokens (a bert-base-shaped pass is about 100 GFLOP) at most this many runs.
+    const REPEAT_LONG: usize = 5;
 
     fn median(mut v: Vec<f64>) -> f64 {
         v.sort_by(|a, b| a.total_cmp(b));
@@ -49,7 +51,8 @@ mod bench {
             if run.attention.shape().seq != n {
                 return Err(format!("text_of({n}) gave {} tokens", run.attention.shape().seq));
             }
-            let times = (0..repeat)
+            let runs = if n >= 512 { repeat.min(REPEAT_LONG) } else { repeat };
+            let times = (0..runs)
                 .map(|_| {
                     let t = Instant::now();
                     let _ = engine.run(&text, None);
@@ -107,7 +110,12 @@ mod bench {
             }
         }
 
-        println!("native (this machine: {} cores), median of {repeat} runs, milliseconds", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        println!(
+            "native (this machine: {} cores; candle's matmul on {} threads), median of {repeat} runs ({} at 512 tokens), milliseconds",
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            candle_core::utils::get_num_threads(),
+            repeat.min(REPEAT_LONG)
+        );
         let head: Vec<String> = LENGTHS.iter().map(|n| format!("{:>9}", format!("fwd {n}"))).collect();
         println!("{:<28} | {:>8} | {:>9} | {}", "model", "MB", "load", head.join(" | "));
         measure("all-MiniLM-L6-v2", &config, &tokenizer, &weights, repeat)?;

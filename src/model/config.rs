@@ -438,6 +438,25 @@ impl Config {
     pub fn layer_prefix(&self, set: usize) -> String {
         self.family.layer_prefix(set, self.inner_group_num)
     }
+
+    /// The weights' size in memory as `f32`, estimated from the shapes (embeddings, each weight
+    /// set's attention, feed-forward and LayerNorms, biases included; no pooler): what holding
+    /// this model costs the worker, known from `config.json` before the weights arrive.
+    pub fn f32_weight_bytes(&self) -> u64 {
+        let (h, i) = (self.hidden_size as u64, self.intermediate_size as u64);
+        let rows = (self.vocab_size as u64)
+            .saturating_add(self.max_position_embeddings as u64)
+            .saturating_add(self.type_vocab_size as u64);
+        let embeddings = rows.saturating_mul(h).saturating_add(2 * h);
+        // Q, K, V and the output projection with biases; the two FFN matrices and biases; two LayerNorms.
+        let layer = (4 * h)
+            .saturating_mul(h + 1)
+            .saturating_add((2 * h).saturating_mul(i))
+            .saturating_add(i + 5 * h);
+        embeddings
+            .saturating_add(layer.saturating_mul(self.weight_sets as u64))
+            .saturating_mul(4)
+    }
 }
 
 fn bounded_layers(field: &str, layers: usize) -> Result<usize> {
@@ -514,6 +533,16 @@ mod tests {
         assert_eq!((c.num_hidden_layers, c.num_attention_heads, c.head_dim()), (12, 12, 64));
         assert_eq!(c.hidden_act, Activation::Gelu);
         assert_eq!((c.max_tokens(), c.shared_layers(), c.weight_group(11)), (512, false, Some(11)));
+    }
+
+    #[test]
+    fn weight_bytes_match_the_published_parameter_counts() {
+        // bert-base-uncased has 109 482 240 parameters, 590 592 of them in the pooler (unused here).
+        let c = Config::from_json(BERT_BASE.as_bytes()).unwrap();
+        assert_eq!(c.f32_weight_bytes(), (109_482_240 - 590_592) * 4);
+        // ALBERT holds one weight set for its 12 layers: far less than bert-base.
+        let a = Config::from_json(ALBERT_BASE_V2.as_bytes()).unwrap();
+        assert!(a.f32_weight_bytes() < c.f32_weight_bytes() / 3);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, CacheStorage, Headers, ResponseInit, StorageEstimate, StorageManager, TransformStream, WritableStreamDefaultWriter};
 
 use super::fetch::{read_stream, ReadError, Sink};
+use super::integrity::Sha256;
 use crate::protocol::{CachedFile, CachedModel, ModelSource};
 
 /// The Cache Storage cache holding model files.
@@ -29,6 +30,25 @@ const H_REPO: &str = "x-attention-viz-repo";
 const H_REVISION: &str = "x-attention-viz-revision";
 const H_FILE: &str = "x-attention-viz-file";
 const H_SAVED: &str = "x-attention-viz-saved";
+/// The SHA-256 the host gave for the file when it was downloaded (see `integrity.rs`).
+const H_SHA256: &str = "x-attention-viz-sha256";
+/// Marks a check record ([`Check`]) and holds its XXH64.
+const H_XXH64: &str = "x-attention-viz-xxh64";
+
+/// A check record: the stored copy of a file, of `size` bytes, was found to have the SHA-256
+/// `sha256` its host gives, and has the XXH64 `xxh64` (see `checksum.rs`: later reads compare
+/// the cheap XXH64 instead of hashing the copy again). Kept in its own entry, at the file's URL
+/// plus [`CHECK_SUFFIX`], with the file's hub, repo and revision headers (so deleting the model
+/// deletes it) and no body; `list` does not count it as a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    pub size: u64,
+    pub sha256: Sha256,
+    pub xxh64: u64,
+}
+
+/// Appended to a file's URL for its [`Check`].
+const CHECK_SUFFIX: &str = ".attention-viz-check";
 
 fn describe(e: &JsValue) -> String {
     let name = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.name()));
@@ -72,8 +92,9 @@ pub async fn estimate() -> (Option<u64>, Option<u64>) {
 /// What the cache holds for one file.
 pub enum Lookup {
     Missing,
-    /// An entry with its stored size; the body is read by [`ModelCache::read`].
-    Found { size: u64, response: web_sys::Response },
+    /// An entry with its stored size and, when its host gave one, SHA-256; the body is read
+    /// by [`ModelCache::read`].
+    Found { size: u64, sha256: Option<Sha256>, response: web_sys::Response },
     /// An entry without a readable size: not ours, or written by hand. Evict it.
     Invalid(String),
 }
@@ -100,7 +121,10 @@ impl ModelCache {
         let headers = response.headers();
         let size = |name: &str| headers.get(name).ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
         match (size("content-length"), size(H_BYTES)) {
-            (Some(a), Some(b)) if a == b => Lookup::Found { size: a, response },
+            (Some(a), Some(b)) if a == b => {
+                let sha256 = headers.get(H_SHA256).ok().flatten().and_then(|v| Sha256::parse(&v));
+                Lookup::Found { size: a, sha256, response }
+            }
             (a, b) => Lookup::Invalid(format!("its stored size is unreadable (Content-Length {a:?}, recorded {b:?})")),
         }
     }
@@ -133,7 +157,7 @@ impl ModelCache {
     }
 
     /// The headers of a stored file: its size and where it came from.
-    fn headers(source: &ModelSource, file: &str, size: u64) -> Result<Headers, String> {
+    fn headers(source: &ModelSource, file: &str, size: u64, sha256: Option<&Sha256>) -> Result<Headers, String> {
         let headers = Headers::new().map_err(|e| describe(&e))?;
         let len = size.to_string();
         for (name, value) in [
@@ -148,15 +172,18 @@ impl ModelCache {
         ] {
             headers.set(name, value).map_err(|e| describe(&e))?;
         }
+        if let Some(h) = sha256 {
+            headers.set(H_SHA256, h.as_str()).map_err(|e| describe(&e))?;
+        }
         Ok(headers)
     }
 
     /// Saves a file held whole. Fails when the storage is full (`QuotaExceededError`) or
     /// unavailable.
-    pub async fn put(&self, source: &ModelSource, file: &str, bytes: &mut [u8]) -> Result<(), String> {
+    pub async fn put(&self, source: &ModelSource, file: &str, bytes: &mut [u8], sha256: Option<&Sha256>) -> Result<(), String> {
         let init = ResponseInit::new();
         init.set_status(200);
-        let headers = Self::headers(source, file, bytes.len() as u64)?;
+        let headers = Self::headers(source, file, bytes.len() as u64, sha256)?;
         init.set_headers(headers.as_ref());
         // The Response copies the bytes out of wasm memory once; `put` writes them to disk.
         let response = web_sys::Response::new_with_opt_u8_array_and_init(Some(bytes), &init).map_err(|e| describe(&e))?;
@@ -168,10 +195,10 @@ impl ModelCache {
     /// [`CacheWriter::write`] flow through a `TransformStream` into `cache.put`, which writes
     /// them to disk as they come, so the file is never held whole (the weights are read
     /// into tensors from the same chunks).
-    pub fn writer(&self, source: &ModelSource, file: &str, size: u64) -> Result<CacheWriter, String> {
+    pub fn writer(&self, source: &ModelSource, file: &str, size: u64, sha256: Option<&Sha256>) -> Result<CacheWriter, String> {
         let init = ResponseInit::new();
         init.set_status(200);
-        let headers = Self::headers(source, file, size)?;
+        let headers = Self::headers(source, file, size, sha256)?;
         init.set_headers(headers.as_ref());
         let pipe = TransformStream::new().map_err(|e| describe(&e))?;
         let response = web_sys::Response::new_with_opt_readable_stream_and_init(Some(&pipe.readable()), &init)
@@ -184,9 +211,37 @@ impl ModelCache {
         Ok(CacheWriter { writer, put, written: 0 })
     }
 
-    /// Removes one entry (missing is fine).
+    /// Removes one entry and its [`Check`] (missing is fine).
     pub async fn evict(&self, url: &str) {
         let _ = JsFuture::from(self.cache.delete_with_str(url)).await;
+        let _ = JsFuture::from(self.cache.delete_with_str(&format!("{url}{CHECK_SUFFIX}"))).await;
+    }
+
+    /// The [`Check`] recorded for `url`'s stored copy, if any.
+    pub async fn check(&self, url: &str) -> Option<Check> {
+        let found = JsFuture::from(self.cache.match_with_str(&format!("{url}{CHECK_SUFFIX}"))).await.ok()?;
+        let headers = found.dyn_into::<web_sys::Response>().ok()?.headers();
+        let get = |n: &str| headers.get(n).ok().flatten();
+        Some(Check {
+            size: get(H_BYTES)?.parse().ok()?,
+            sha256: Sha256::parse(&get(H_SHA256)?)?,
+            xxh64: u64::from_str_radix(&get(H_XXH64)?, 16).ok()?,
+        })
+    }
+
+    /// Records `check` for `file` of `source`.
+    pub async fn put_check(&self, source: &ModelSource, file: &str, check: &Check) -> Result<(), String> {
+        let headers = Self::headers(source, file, 0, Some(&check.sha256))?;
+        for (name, value) in [(H_BYTES, check.size.to_string()), (H_XXH64, format!("{:016x}", check.xxh64))] {
+            headers.set(name, &value).map_err(|e| describe(&e))?;
+        }
+        let init = ResponseInit::new();
+        init.set_status(200);
+        init.set_headers(headers.as_ref());
+        let response = web_sys::Response::new_with_opt_str_and_init(None, &init).map_err(|e| describe(&e))?;
+        let url = format!("{}{CHECK_SUFFIX}", source.file_url(file));
+        JsFuture::from(self.cache.put_with_str(&url, &response)).await.map_err(|e| describe(&e))?;
+        Ok(())
     }
 
     /// Every cached model, from the entries' headers (no body is read).
@@ -197,6 +252,9 @@ impl ModelCache {
             let Ok(r) = r.dyn_into::<web_sys::Response>() else { continue };
             let h = r.headers();
             let get = |n: &str| h.get(n).ok().flatten();
+            if get(H_XXH64).is_some() {
+                continue; // a check record, not a file
+            }
             let (Some(hub), Some(repo), Some(revision), Some(file)) = (get(H_HUB), get(H_REPO), get(H_REVISION), get(H_FILE)) else {
                 continue;
             };

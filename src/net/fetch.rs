@@ -86,6 +86,19 @@ pub async fn open(url: &str, signal: Option<&AbortSignal>, from: u64) -> Result<
 /// say or cannot be asked. Only a hint for the total: the GET's own answer decides.
 /// A HEAD that gets no answer within the stall time is given up (the GET reports the stall).
 pub async fn head_size(url: &str, signal: Option<&AbortSignal>) -> Option<u64> {
+    head(url, signal).await?.size
+}
+
+/// What a HEAD request tells of a file before its GET.
+pub struct Head {
+    /// `Content-Length`: only a hint for the total (the GET's own answer decides).
+    pub size: Option<u64>,
+    /// The SHA-256 the host gives for it (`X-Linked-Etag`, or an `ETag` that is one).
+    pub sha256: Option<super::integrity::Sha256>,
+}
+
+/// A HEAD request for `url`: `None` when it fails or answers an error (the GET reports those).
+pub async fn head(url: &str, signal: Option<&AbortSignal>) -> Option<Head> {
     let dog = super::watchdog::Watchdog::new(signal, super::watchdog::stall_ms());
     let inner = dog.signal(signal);
     let resp = Request::get(url)
@@ -95,17 +108,16 @@ pub async fn head_size(url: &str, signal: Option<&AbortSignal>) -> Option<u64> {
         .send()
         .await
         .ok()?;
-    if !resp.ok()
-        || resp
-            .headers()
-            .get("content-encoding")
-            .is_some_and(|e| !e.eq_ignore_ascii_case("identity"))
-    {
+    if !resp.ok() {
         return None;
     }
-    resp.headers()
-        .get("content-length")
-        .and_then(|v| v.trim().parse().ok())
+    let h = resp.headers();
+    // A compressed answer's length is not the file's.
+    let encoded = h.get("content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+    Some(Head {
+        size: if encoded { None } else { h.get("content-length").and_then(|v| v.trim().parse().ok()) },
+        sha256: super::integrity::from_headers(h.get("x-linked-etag").as_deref(), h.get("etag").as_deref()),
+    })
 }
 
 /// Why reading a body stopped early.
@@ -141,6 +153,11 @@ pub trait Sink {
     /// Whether `write` keeps the chunk's JS buffer (passes it on) rather than copying it out.
     fn keeps_chunks(&self) -> bool {
         false
+    }
+    /// The XXH64 of the bytes taken since the last restart, for a sink that computes it as they
+    /// pass (the weights: see `verify.rs`).
+    fn checksum(&self) -> Option<u64> {
+        None
     }
 }
 

@@ -5,9 +5,12 @@
 //! natively; the rest talks to the browser and exists only in wasm.
 
 mod error;
+pub mod checksum;
+pub mod integrity;
 pub mod metadata;
 pub mod rate;
 pub mod resume;
+pub mod timing;
 
 pub use error::NetError;
 
@@ -20,9 +23,11 @@ mod fetch;
 #[cfg(target_arch = "wasm32")]
 pub mod model_files;
 #[cfg(target_arch = "wasm32")]
+mod verify;
+#[cfg(target_arch = "wasm32")]
 mod watchdog;
 
 #[cfg(target_arch = "wasm32")]
 pub use download::{download, Event, Failed};
 #[cfg(target_arch = "wasm32")]
-pub use fetch::{fetch_bytes, fetch_text, head_size, read_stream, Sink};
+pub use fetch::{fetch_bytes, fetch_text, head, head_size, read_stream, Head, Sink};

@@ -120,13 +120,25 @@ pub fn App() -> impl IntoView {
     }
     let error_text = move || match load.get() {
         LoadState::Failed(m) => Some(m),
-        _ => session.run_error.get(),
+        _ => session
+            .load_failure
+            .get()
+            .map(|f| f.describe(&source.get()))
+            .or_else(|| session.run_error.get()),
+    };
+    // Retry after a failed load; when the model before it is back on screen, Retry loads the
+    // one that failed again.
+    let can_retry = move || matches!(load.get(), LoadState::Failed(_)) || session.load_failure.with(Option::is_some);
+    let retry = move || match session.load_failure.get_untracked() {
+        Some(f) => session.start_load(f.source),
+        None => session.retry(),
     };
 
     let models_url_fallback = models_url.clone();
     let fallback = move || {
-        let failed = matches!(load.get(), LoadState::Failed(_)) && session.unreachable.get();
-        let on_hub = source.get().hub != models_url_fallback;
+        let failed = can_retry() && session.unreachable.get();
+        let failed_hub = session.load_failure.get().map(|f| f.source.hub);
+        let on_hub = failed_hub.unwrap_or_else(|| source.get().hub) != models_url_fallback;
         let list = bundled.get();
         (failed && on_hub && !list.is_empty()).then(|| {
             let url = models_url_fallback.clone();
@@ -194,8 +206,8 @@ pub fn App() -> impl IntoView {
             <Show when=move || error_text().is_some()>
                 <div class="error" role="alert" data-testid="error">
                     <strong>"Problem: "</strong>{move || error_text().unwrap_or_default()}
-                    <Show when=move || matches!(load.get(), LoadState::Failed(_))>
-                        <button data-testid="retry" on:click=move |_| session.retry()>"Retry"</button>
+                    <Show when=can_retry>
+                        <button data-testid="retry" on:click=move |_| retry()>"Retry"</button>
                     </Show>
                 </div>
             </Show>
@@ -208,6 +220,10 @@ pub fn App() -> impl IntoView {
         <footer>
             "Runs entirely in this browser tab (Rust + WebAssembly, candle). Models from "
             {move || source.get().hub}
+            ". Engine: "
+            <span data-testid="engine-variant" data-variant=move || super::engine_variant::current().name()>
+                {move || super::engine_variant::current().label()}
+            </span>
         </footer>
     }
     .into_any()
@@ -219,6 +235,9 @@ pub(super) fn status_line(session: Session) -> (&'static str, String) {
     let l = load.get();
     if let LoadState::Failed(_) = l {
         return ("error", "Could not load the model".into());
+    }
+    if let Some(f) = session.load_failure.get() {
+        return ("error", format!("Could not load {} · showing {}", f.source.repo, session.source.get().repo));
     }
     if l == LoadState::Idle {
         return ("idle", l.describe());

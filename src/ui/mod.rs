@@ -3,6 +3,7 @@
 //! page (feature `page`).
 
 pub mod compare_state;
+pub mod engine_variant;
 pub mod link;
 pub mod local_files;
 pub mod selection;

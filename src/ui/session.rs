@@ -14,11 +14,11 @@ use super::compare_session::CompareSession;
 use super::link::Link;
 use super::selection::Selection;
 use super::slices::{RunQueue, SliceCache, SliceData, SliceKey};
-use super::state::{check_input, DownloadStats, LoadState, RunView, ShellState, StorageView};
+use super::state::{check_input, DownloadStats, LoadFailure, LoadState, RunView, ShellState, StorageView};
 use super::theme::Theme;
 use crate::analysis::{units, Unit};
 use crate::catalog::{Bundled, DEFAULT_REPO};
-use crate::protocol::{ModelSource, Origin, Request, Response, SliceKind, Stage, MODEL_FILES};
+use crate::protocol::{ModelInfo, ModelSource, Origin, Request, Response, SliceKind, Stage, MODEL_FILES};
 
 /// The `hub` of a model loaded from local files.
 pub const LOCAL_HUB: &str = "local";
@@ -26,9 +26,6 @@ pub const LOCAL_HUB: &str = "local";
 /// How long a new engine worker may take to start (its files are 5 MB; a slow connection
 /// fetches them in well under this).
 const WORKER_START_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
-
-/// Where trunk puts the worker's loader.
-const WORKER_URL: &str = "./worker_loader.js";
 
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -50,6 +47,12 @@ pub struct Session {
     pub busy: RwSignal<bool>,
     /// The worker died (out of memory aborts the wasm instance); Retry starts a new one.
     pub crashed: RwSignal<bool>,
+    /// A load that failed while the model before it stayed loaded (the page went back to that
+    /// model): what failed and why, shown with a Retry until the next load.
+    pub load_failure: RwSignal<Option<LoadFailure>>,
+    /// The model that was ready when the current load began, while the worker may still hold
+    /// it ([`Response::Restored`] brings it back).
+    previous: StoredValue<Option<(ModelSource, ModelInfo)>>,
     /// Notes about the current load that are not failures (a resumed download, a broken cached
     /// file fetched again, a full storage), oldest first.
     pub notes: RwSignal<Vec<String>>,
@@ -138,6 +141,8 @@ impl Session {
             busy: RwSignal::new(false),
             unreachable: RwSignal::new(false),
             crashed: RwSignal::new(false),
+            load_failure: RwSignal::new(None),
+            previous: StoredValue::new(None),
             notes: RwSignal::new(Vec::new()),
             storage: RwSignal::new(None),
             storage_wanted: StoredValue::new(false),
@@ -165,6 +170,7 @@ impl Session {
             cache: StoredValue::new(SliceCache::new(SliceCache::DEFAULT_BUDGET)),
             client: StoredValue::new_local(None),
         };
+        crate::net::timing::mark("page-start");
         s.spawn_worker();
         super::storage::register_service_worker(s.shell);
         s
@@ -174,7 +180,7 @@ impl Session {
         self.worker_ready.set_value(false);
         // Dropping the old client terminates its worker.
         self.client.set_value(None);
-        match EngineClient::spawn(WORKER_URL, move |resp, data, bytes| self.on_message(resp, data, bytes), move |m| self.on_crash(m)) {
+        match EngineClient::spawn(super::engine_variant::worker_url(), move |resp, data, bytes| self.on_message(resp, data, bytes), move |m| self.on_crash(m)) {
             Ok(c) => self.client.set_value(Some(c)),
             Err(e) => self.load.set(LoadState::Failed(e)),
         }
@@ -205,6 +211,11 @@ impl Session {
     fn begin_load(self, src: ModelSource, state: LoadState) -> u64 {
         let id = self.load_id.get_value() + 1;
         self.load_id.set_value(id);
+        // While one load replaces another, the model before both is still the one to go back to.
+        if let LoadState::Ready(info) = self.load.get_untracked() {
+            self.previous.set_value(Some((self.source.get_untracked(), info)));
+        }
+        self.load_failure.set(None);
         self.source.set(src);
         self.run.set(None);
         self.run_error.set(None);
@@ -352,6 +363,7 @@ impl Session {
         let current_load = self.load_id.get_value();
         match resp {
             Response::WorkerReady => {
+                crate::net::timing::mark("page-worker-ready");
                 self.worker_ready.set_value(true);
                 // A first visit waits for a click, unless the model is already stored here.
                 if self.load.get_untracked() == LoadState::Idle
@@ -404,6 +416,7 @@ impl Session {
             }
             Response::Parsing { load } if load == current_load => self.load.set(LoadState::Parsing),
             Response::Loaded { load, info } if load == current_load => {
+                crate::net::timing::mark("page-loaded");
                 let notes = self
                     .selection
                     .try_update(|s| s.fit_model(info.layers, info.heads))
@@ -411,6 +424,7 @@ impl Session {
                 if std::mem::take(&mut *self.check_model.write_value()) {
                     self.add_link_notes(notes);
                 }
+                self.previous.set_value(None);
                 self.load.set(LoadState::Ready(info));
                 self.request_run();
                 if self.storage_wanted.get_value() {
@@ -434,12 +448,15 @@ impl Session {
                 self.load.set(LoadState::Failed(message));
             }
             Response::Unreachable { .. } => {}
+            Response::Restored { load } if load == current_load => self.restore_previous(),
+            Response::Restored { .. } => {}
             Response::Storage {
                 models,
                 usage,
                 quota,
                 error,
             } => {
+                crate::net::timing::mark("page-storage");
                 if std::mem::take(&mut *self.autoload_if_cached.write_value())
                     && self.load.get_untracked() == LoadState::Idle
                 {
@@ -479,6 +496,7 @@ impl Session {
                 }
                 self.run_error.set(None);
                 self.slice_error.set(None);
+                crate::net::timing::mark("page-ran");
                 self.run.set(Some(RunView { id, tokens, truncated, dropped, shape, ms }));
                 self.after_run(waiting);
             }
@@ -499,6 +517,7 @@ impl Session {
                     .try_update_value(|c| c.insert(key, SliceData { dims, data }))
                     .unwrap_or(false)
                 {
+                    crate::net::timing::mark("page-slice");
                     self.slice_tick.update(|t| *t += 1);
                 }
             }
@@ -567,6 +586,18 @@ impl Session {
         }
     }
 
+    /// The worker still holds the model that was ready before the load that just failed (or
+    /// was cancelled): show it again, with its text run anew, and keep the failure on screen.
+    fn restore_previous(self) {
+        let Some((source, info)) = self.previous.try_update_value(Option::take).flatten() else { return };
+        if let LoadState::Failed(message) = self.load.get_untracked() {
+            self.load_failure.set(Some(LoadFailure { source: self.source.get_untracked(), message }));
+        }
+        self.source.set(source);
+        self.load.set(LoadState::Ready(info));
+        self.request_run();
+    }
+
     fn after_run(self, waiting: bool) {
         self.busy.set(false);
         if waiting {
@@ -576,6 +607,12 @@ impl Session {
 
     fn on_crash(self, message: String) {
         if !self.worker_ready.get_value() {
+            // The relaxed-SIMD engine did not start: start the plain one (after this handler,
+            // which belongs to the worker being replaced).
+            if super::engine_variant::fall_back() {
+                set_timeout(move || self.spawn_worker(), std::time::Duration::ZERO);
+                return;
+            }
             // It never started: its files did not load (a wrong sub-path, a host that does not
             // serve them), which memory has nothing to do with.
             self.crashed.set(true);
@@ -586,6 +623,7 @@ impl Session {
             return;
         }
         self.crashed.set(true);
+        self.previous.set_value(None);
         self.compare.forget_all();
         self.busy.set(false);
         self.queue.update_value(RunQueue::reset);

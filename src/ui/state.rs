@@ -5,6 +5,25 @@ use crate::catalog::Bundled;
 use crate::model::Token;
 use crate::protocol::{CachedModel, ModelInfo, ModelSource, MODEL_FILES};
 
+/// A load that failed while the model before it stayed loaded: the model that failed and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadFailure {
+    pub source: ModelSource,
+    pub message: String,
+}
+
+impl LoadFailure {
+    /// The error box's words: what failed, why, and what is still shown.
+    pub fn describe(&self, still: &ModelSource) -> String {
+        format!(
+            "{} could not be loaded: {} The page still shows {}.",
+            self.source.repo,
+            self.message.trim_end_matches('.').to_string() + ".",
+            still.repo
+        )
+    }
+}
+
 /// Where the model is in its life cycle.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoadState {

@@ -103,7 +103,7 @@ pub fn load_compare(state: &Rc<RefCell<State>>, id: u64, source: ModelSource) {
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let signal = controller.as_ref().map(|c| c.signal());
-        let result = load(&source, id, signal.as_ref(), true).await;
+        let result = load(&source, id, signal.as_ref(), true, |_| {}).await;
         let mut s = state.borrow_mut();
         if s.compare.load != id {
             return; // closed or superseded

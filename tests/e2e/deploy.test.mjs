@@ -220,9 +220,11 @@ describe(`the site under ${PREFIX}/ (the GitHub Pages build)`, () => {
     assert.ok(shownAt != null && readyAt != null && shownAt < readyAt, 'the shell shows before the model is ready');
     assert.notEqual(shown.v, 'ready', 'the first state shown is not "ready"');
 
-    // The worker came from the prefix; the model files from the site's models/.
+    // The worker came from the prefix (the relaxed-SIMD build where Chromium validates it:
+    // tests/e2e/engine_variant.test.mjs); the model files from the site's models/.
+    const engine = (await dataAttrs(page, '[data-testid="engine-variant"]'))?.variant === 'relaxed' ? 'worker_relaxed' : 'worker';
     const workers = page.workers().map((w) => new URL(w.url()).pathname);
-    assert.deepEqual(workers, [`${PREFIX}/worker_loader.js`], 'the engine worker');
+    assert.deepEqual(workers, [`${PREFIX}/${engine}_loader.js`], 'the engine worker');
     const load = (await readTrace(page)).find((m) => m.dir === 'send' && m.type === 'Load');
     assert.equal(load?.source?.hub, `${server.url}${PREFIX}/models`, `the Load message: ${JSON.stringify(load)}`);
     const modelGets = server.requests.filter((e) => e.method === 'GET' && e.path?.includes('/resolve/'));
@@ -231,7 +233,7 @@ describe(`the site under ${PREFIX}/ (the GitHub Pages build)`, () => {
       ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => `${PREFIX}/models/${MODEL}/resolve/main/${f} 200`),
       'the bundled model, from the site',
     );
-    for (const p of ['/', '/attention-viz-', '/worker.js', '/worker_bg.wasm', '/models/index.json', '/sw.js']) {
+    for (const p of ['/', '/attention-viz-', `/${engine}.js`, `/${engine}_bg.wasm`, '/models/index.json', '/sw.js']) {
       assert.ok(server.requests.some((e) => e.status === 200 && e.path.startsWith(`${PREFIX}${p}`)), `${PREFIX}${p}… was served`);
     }
 

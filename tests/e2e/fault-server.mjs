@@ -8,7 +8,8 @@
 //   headers exposed, `Accept-Ranges: bytes` and single byte ranges);
 // - serves one model directory `hub.dir` under every repo of the hub:
 //   `<prefix>/<any repo>/resolve/<any revision>/<file>` is `hub.dir/<file>`, so each test case
-//   can use its own repo (its own Cache Storage entries) and the same three files;
+//   can use its own repo (its own Cache Storage entries) and the same three files; the
+//   weights' answers (GET and HEAD) carry their SHA-256 as `X-Linked-Etag`, as the Hub's do;
 // - `setFault(path, fault)` makes requests for that exact URL path (or, with a function, the
 //   paths it accepts) misbehave until `clearFault(path)`; `fault` is one of:
 //     { status, body?, headers? }          an answer with that status and body (404, 403, an
@@ -30,6 +31,7 @@
 // `waitForRequest(pred, { timeout })` resolves with the first entry (logged or to come) for
 // which `pred` holds, checked whenever an entry changes.
 
+import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -40,7 +42,7 @@ import { mimeType, parseRange } from './static-server.mjs';
 const HOST = '127.0.0.1';
 const CORS = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'Content-Length, Content-Type, Accept-Ranges, Content-Range',
+  'Access-Control-Expose-Headers': 'Content-Length, Content-Type, Accept-Ranges, Content-Range, X-Linked-Etag',
   'Cross-Origin-Resource-Policy': 'cross-origin',
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',
@@ -50,6 +52,8 @@ export function startFaultServer({ root, hub, port: listenPort = 0 }) {
   const rootDir = path.resolve(root);
   const hubPrefix = '/' + hub.prefix.replace(/^\/+|\/+$/g, '');
   const hubDir = path.resolve(hub.dir);
+  // Like the Hub for its LFS files, the weights' answers carry their SHA-256 (X-Linked-Etag).
+  const weightsSha = crypto.createHash('sha256').update(fs.readFileSync(path.join(hubDir, 'model.safetensors'))).digest('hex');
   const faults = new Map(); // path or predicate id -> { match, fault }
   const stalled = new Set();
   const events = new EventEmitter();
@@ -131,6 +135,7 @@ export function startFaultServer({ root, hub, port: listenPort = 0 }) {
       'Content-Length': length,
       'Accept-Ranges': 'bytes',
       ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${st.size}` } : {}),
+      ...(p.startsWith(hubPrefix + '/') && p.endsWith('/model.safetensors') ? { 'X-Linked-Etag': `"${weightsSha}"` } : {}),
     });
     if (req.method === 'HEAD') {
       res.end();

@@ -18,6 +18,7 @@
 // a missing revision (404) in sources.test.mjs.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -92,7 +93,7 @@ async function openPage(url) {
 /** The engine worker (not the service worker). */
 async function engineWorker(page) {
   for (let i = 0; i < 200; i++) {
-    const w = page.workers().find((w) => /worker_loader\.js/.test(w.url()));
+    const w = page.workers().find((w) => /worker(_relaxed)?_loader\.js/.test(w.url()));
     if (w) return w;
     await page.waitForTimeout(25);
   }
@@ -159,8 +160,14 @@ async function faultCase(name, faults, expect, { before: setUp, after: tearDown 
   await setUp?.(ctx);
   const started = Date.now();
   await loadRepo(ctx, name);
-  const message = await waitError(ctx, name);
+  const shown = await waitError(ctx, name);
   const ms = Date.now() - started;
+  // The main page had a model before (the healthy one, then each case's): it stays, and the
+  // error box says what failed and what is still shown around the load's own message.
+  const framed = /^fault\/(\S+) could not be loaded: ([\s\S]*) The page still shows fault\/\S+\.$/.exec(shown);
+  assert.ok(framed, `${name}: the error names the failed model and the one still shown: ${shown}`);
+  assert.equal(framed[1], name);
+  const message = framed[2];
   for (const re of expect) assert.match(message, re, `${name}: the message`);
   for (const k of keys) server.clearFault(k);
   await tearDown?.(ctx);
@@ -246,6 +253,47 @@ describe('faults (dist/ in headless Chromium)', () => {
     checkNoErrors(watcher, 'healthy load');
   });
 
+  test('a failed or cancelled load leaves the model before it loaded and usable; Retry loads the failed one', { timeout: 90_000 }, async (t) => {
+    if (!main) return t.skip('no page');
+    const { page, watcher } = main;
+    const heatDraws = () => page.locator(SEL.heatmap).getAttribute('data-draws');
+    // A broken weights file (after config and tokenizer parsed, while the weights stream in).
+    const key = server.setFault(filePath('keep-previous', 'model.safetensors'), { status: 404, body: 'Entry not found' });
+    const ordinal = server.requests.length;
+    await loadRepo(main, 'keep-previous');
+    const message = await waitError(main, 'keep-previous');
+    assert.match(message, /^fault\/keep-previous could not be loaded: .*model\.safetensors/, message);
+    assert.match(message, /The page still shows fault\/healthy\.$/, message);
+    assert.ok(server.requests.slice(ordinal).some((r) => r.path === filePath('keep-previous', 'model.safetensors')), 'the weights were requested');
+    // The model before it is back: its name, its heatmap, and it runs a new text.
+    await waitInPage(page, watcher, (sel) => (document.querySelector(sel)?.textContent ?? '').includes('fault/healthy'), SEL.modelInfo, STEP_TIMEOUT);
+    assert.match(await page.locator(SEL.status).textContent(), /Could not load fault\/keep-previous · showing fault\/healthy/);
+    // The address bar names the model shown (it follows changes 250 ms after the last one).
+    await waitInPage(page, watcher, () => /model=fault(%2F|\/)healthy/.test(location.search), undefined, STEP_TIMEOUT);
+    const before = Number(await heatDraws());
+    await page.locator(SEL.text).fill('The previous model still answers.');
+    await waitInPage(page, watcher, ([sel, n]) => Number(document.querySelector(sel)?.dataset.draws) > n, [SEL.heatmap, before], STEP_TIMEOUT);
+
+    // Cancel a load that stalls in its weights: back to the model before, no error.
+    server.clearFault(key);
+    const stall = server.setFault(filePath('keep-cancel', 'model.safetensors'), { stallAfter: 1024 });
+    await loadRepo(main, 'keep-cancel');
+    await orFail(watcher, page.locator('[data-testid="cancel"]').waitFor({ state: 'visible', timeout: STEP_TIMEOUT }));
+    await page.locator('[data-testid="cancel"]').click();
+    await waitReady(page, watcher, STEP_TIMEOUT);
+    assert.match(await page.locator(SEL.modelInfo).textContent(), /fault\/healthy/);
+    assert.equal(await page.locator(SEL.error).count(), 0, 'a cancel is not an error');
+    server.release();
+    server.clearFault(stall);
+
+    // The failed model loads once its file is whole.
+    await loadRepo(main, 'keep-previous');
+    await waitModel(main, 'keep-previous');
+    checkNoErrors(watcher, 'keep previous');
+    results.push({ name: 'failed load keeps the previous model', message });
+    console.log(`# keep previous: ${message}`);
+  });
+
   test('HTTP errors on each model file: 404 and 403 name the file and the cause; Retry loads', { timeout: 120_000 }, async (t) => {
     if (!main) return t.skip('no page');
     for (const file of FILES) {
@@ -286,7 +334,9 @@ describe('faults (dist/ in headless Chromium)', () => {
 
   test('broken model.safetensors: truncated, absurd header length, bad JSON, overlapping and out-of-range offsets, unknown dtype, wrong shapes', { timeout: 120_000 }, async (t) => {
     if (!main) return t.skip('no page');
-    const w = (name, body, expect) => faultCase(`weights-${name}`, { 'model.safetensors': { body } }, expect);
+    // The host describes the broken file it serves (its HEAD too, so no SHA-256 of the good
+    // file is given for it): these cases are about what parsing finds.
+    const w = (name, body, expect) => faultCase(`weights-${name}`, { 'model.safetensors': { body, methods: ['GET', 'HEAD'] } }, expect);
     const half = Math.floor(WEIGHTS.length / 2);
     await w('truncated', WEIGHTS.subarray(0, half), [/^model\.safetensors is not valid: it ends after \d+ of its 248008 bytes \(an incomplete copy\?\)/]);
     const absurd = Buffer.from(WEIGHTS);
@@ -308,6 +358,100 @@ describe('faults (dist/ in headless Chromium)', () => {
     await w('shape', withHeader((h) => ({ ...h, 'embeddings.word_embeddings.weight': { ...h['embeddings.word_embeddings.weight'], shape: [32, 823] } })), [
       /^model\.safetensors is not valid: tensor "embeddings\.word_embeddings\.weight" has shape \[32, 823\], config\.json implies \[823, 32\]/,
     ]);
+  });
+
+  test('SHA-256: a download that does not match the hash its host gives is refused; a damaged cached copy is downloaded again', { timeout: 90_000 }, async (t) => {
+    if (!main) return t.skip('no page');
+    const sha = crypto.createHash('sha256').update(WEIGHTS).digest('hex');
+    // One byte of tensor data changed: the file still parses, only its hash tells.
+    const flipped = Buffer.from(WEIGHTS);
+    flipped[flipped.length - 1] ^= 0x40;
+    const badSha = crypto.createHash('sha256').update(flipped).digest('hex');
+    const message = await faultCase('sha-download', { 'model.safetensors': { body: flipped } }, [
+      new RegExp(`^model\\.safetensors does not match the checksum its host gives \\(SHA-256 ${badSha}, expected ${sha}\\)`),
+      /it was not kept\. Retry downloads it again/,
+    ]);
+    assert.ok(message.length > 0);
+
+    // A cached copy damaged on disk (same size, one byte changed): removed, downloaded again.
+    const { page, watcher } = main;
+    await loadRepo(main, 'sha-cache');
+    await waitModel(main, 'sha-cache');
+    const stored = await page.evaluate(async (url) => {
+      const cache = await caches.open('attention-viz-models-v1');
+      const entry = await cache.match(url);
+      const bytes = new Uint8Array(await entry.arrayBuffer());
+      bytes[bytes.length - 1] ^= 0x40;
+      await cache.put(url, new Response(bytes, { status: 200, headers: entry.headers }));
+      return entry.headers.get('x-attention-viz-sha256');
+    }, `${server.url}${filePath('sha-cache', 'model.safetensors')}`);
+    assert.equal(stored, sha, 'the cached copy records the SHA-256 its host gave');
+    await loadRepo(main, 'healthy');
+    await waitModel(main, 'healthy');
+    const ordinal = server.requests.length;
+    await loadRepo(main, 'sha-cache');
+    await waitModel(main, 'sha-cache');
+    const notes = (await page.locator('[data-testid="load-notes"]').textContent()) ?? '';
+    assert.match(notes, new RegExp(`The saved copy of model\\.safetensors could not be used \\(its contents do not match the SHA-256 its host gave \\([0-9a-f]{64}, expected ${sha}\\)\\); it was removed and is downloaded again`), notes);
+    const again = server.requests.slice(ordinal).filter((r) => r.method === 'GET' && r.path === filePath('sha-cache', 'model.safetensors'));
+    assert.equal(again.length, 1, 'the weights were downloaded again, once');
+    // And the new copy is whole: the next load reads it from the cache, hash checked, silently.
+    await loadRepo(main, 'healthy');
+    await waitModel(main, 'healthy');
+    const ordinal2 = server.requests.length;
+    await loadRepo(main, 'sha-cache');
+    await waitModel(main, 'sha-cache');
+    assert.deepEqual(server.requests.slice(ordinal2).filter((r) => r.method === 'GET' && r.path.includes('/hub/')).map((r) => r.path), [], 'read from the cache');
+    assert.equal(await page.locator('[data-testid="load-notes"]').count(), 0, 'nothing to note');
+    checkNoErrors(watcher, 'sha-cache');
+    results.push({ name: 'damaged cached copy', message: notes });
+    console.log(`# damaged cached copy: ${notes}`);
+  });
+
+  test('SHA-256 once: a checked copy is recorded with its XXH64; later loads compare that, and a record that does not match is settled by the SHA-256', { timeout: 90_000 }, async (t) => {
+    if (!main) return t.skip('no page');
+    // src/net/verify.rs: after the download's SHA-256 matched, the copy's XXH64 is kept in a
+    // record next to it; a cached load compares the XXH64 of what it reads with the record
+    // (no second read, no SHA-256). A record gone wrong (here: rewritten) is no reason to throw
+    // a good copy away: the SHA-256 decides, and the record is renewed.
+    const sha = crypto.createHash('sha256').update(WEIGHTS).digest('hex');
+    const { page, watcher } = main;
+    const url = `${server.url}${filePath('sha-record', 'model.safetensors')}`;
+    const record = (u) =>
+      page.evaluate(async (u) => {
+        const r = await (await caches.open('attention-viz-models-v1')).match(`${u}.attention-viz-check`);
+        return r ? Object.fromEntries(['x-attention-viz-xxh64', 'x-attention-viz-sha256', 'x-attention-viz-bytes'].map((h) => [h, r.headers.get(h)])) : null;
+      }, u);
+    await loadRepo(main, 'sha-record');
+    await waitModel(main, 'sha-record');
+    const first = await record(url);
+    assert.ok(first, 'a record was written after the download matched its SHA-256');
+    assert.match(first['x-attention-viz-xxh64'], /^[0-9a-f]{16}$/);
+    assert.equal(first['x-attention-viz-sha256'], sha);
+    assert.equal(Number(first['x-attention-viz-bytes']), WEIGHTS.length);
+    // The record is not a file of the model: the storage listing counts three.
+    const listed = await page.evaluate(async () => {
+      const all = await (await caches.open('attention-viz-models-v1')).matchAll();
+      return all.filter((r) => r.headers.get('x-attention-viz-repo') === 'fault/sha-record' && !r.headers.get('x-attention-viz-xxh64')).length;
+    });
+    assert.equal(listed, 3);
+    // A wrong record: the copy is hashed, found good, kept (no download, no note), the record renewed.
+    await page.evaluate(async (u) => {
+      const cache = await caches.open('attention-viz-models-v1');
+      const r = await cache.match(`${u}.attention-viz-check`);
+      const headers = new Headers(r.headers);
+      headers.set('x-attention-viz-xxh64', '0123456789abcdef');
+      await cache.put(`${u}.attention-viz-check`, new Response(null, { status: 200, headers }));
+    }, url);
+    await loadRepo(main, 'healthy');
+    await waitModel(main, 'healthy');
+    const ordinal = server.requests.length;
+    await loadRepo(main, 'sha-record');
+    await waitModel(main, 'sha-record');
+    assert.deepEqual(server.requests.slice(ordinal).filter((r) => r.method === 'GET' && r.path.includes('/hub/')).map((r) => r.path), [], 'read from the cache');
+    assert.equal(await page.locator('[data-testid="load-notes"]').count(), 0, 'nothing to note');
+    assert.deepEqual(await record(url), first, 'the record is renewed');
+    checkNoErrors(watcher, 'sha-record');
   });
 
   test('a Content-Length that lies, either way', { timeout: 60_000 }, async (t) => {
@@ -448,7 +592,9 @@ describe('faults (dist/ in headless Chromium)', () => {
 
   test('a worker script that 404s (a wrong sub-path): the page says the engine could not start; Retry recovers', { timeout: 60_000 }, async (t) => {
     if (!main) return t.skip('no page');
-    const key = server.setFault('/worker_loader.js', { status: 404, body: 'not found' });
+    // Both engine builds' loaders: the relaxed one 404s first, the page falls back to the plain
+    // one (src/ui/engine_variant.rs), which 404s too.
+    const keys = ['/worker_relaxed_loader.js', '/worker_loader.js'].map((p) => server.setFault(p, { status: 404, body: 'not found' }));
     const { context, page } = await newPage(browser);
     const watcher = watchErrors(page, (t) => !isNetworkNoise(t));
     try {
@@ -457,13 +603,49 @@ describe('faults (dist/ in headless Chromium)', () => {
       const message = await waitError({ page, watcher }, 'no-worker');
       assert.match(message, /engine/i);
       assert.match(message, /worker_loader\.js/, `the message names the worker script: ${message}`);
-      server.clearFault(key);
+      keys.forEach((k) => server.clearFault(k));
       await retryLoads({ page, watcher }, 'no-worker');
       checkNoErrors(watcher, 'no-worker');
       results.push({ name: 'worker 404', message });
       console.log(`# worker 404: ${message}`);
     } finally {
-      server.clearFault(key);
+      keys.forEach((k) => server.clearFault(k));
+      await context.close();
+    }
+  });
+
+  test('a worker whose script never arrives: after 90 s the page says the engine could not start; Retry recovers', { timeout: 60_000 }, async (t) => {
+    if (!main) return t.skip('no page');
+    // The server sends the loader's headers and then nothing (a hung CDN). The page's clock is
+    // Playwright's, fast-forwarded past the 90 s start limit (src/ui/session.rs
+    // WORKER_START_LIMIT) instead of waiting for it.
+    // Both engine builds' loaders hang: after the limit the page falls back from the relaxed one
+    // to the plain one (src/ui/engine_variant.rs), which gets the limit again.
+    const keys = ['/worker_relaxed_loader.js', '/worker_loader.js'].map((p) => server.setFault(p, { stallAfter: 0 }));
+    const { context, page } = await newPage(browser);
+    const watcher = watchErrors(page, (t) => !isNetworkNoise(t));
+    try {
+      await page.clock.install();
+      await page.goto(`${server.url}/?hub=${encodeURIComponent(`${server.url}/hub`)}&model=fault/slow-worker`, { waitUntil: 'load' });
+      await server.waitForRequest((r) => r.path === '/worker_relaxed_loader.js', { timeout: STEP_TIMEOUT });
+      const mark = server.requests.at(-1)?.id ?? 0;
+      await page.clock.fastForward(91_000);
+      await server.waitForRequest((r) => r.id > mark && r.path === '/worker_loader.js', { timeout: STEP_TIMEOUT });
+      await page.clock.fastForward(60_000);
+      assert.equal(await page.locator(SEL.error).count(), 0, 'no error before the limit');
+      await page.clock.fastForward(31_000);
+      const message = await waitError({ page, watcher }, 'slow-worker');
+      assert.match(message, /The engine could not start \(it did not answer within 90 s\)/, message);
+      assert.match(message, /worker_loader\.js/, message);
+      keys.forEach((k) => server.clearFault(k));
+      server.release();
+      await retryLoads({ page, watcher }, 'slow-worker');
+      checkNoErrors(watcher, 'slow-worker');
+      results.push({ name: 'worker start timeout', message });
+      console.log(`# worker start timeout: ${message}`);
+    } finally {
+      keys.forEach((k) => server.clearFault(k));
+      server.release();
       await context.close();
     }
   });

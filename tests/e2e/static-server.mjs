@@ -14,6 +14,8 @@
 // - `--mount /hub=models` serves `models/x` at `/hub/x` (longest prefix wins);
 // - 404 for missing files, 403 for paths escaping the served directory.
 //
+// - a mount with `sha256: true` (importable only) sends each file's SHA-256 as `X-Linked-Etag`,
+//   as the Hugging Face Hub does for LFS files (hashed once per file and mtime);
 // - `--throttle /slowhub=2000000` limits what a mount sends to that many bytes per second
 //   (per response), to test what a page does while a big download is in progress;
 // - keeps a log of the requests (bounded: the newest `logLimit`, default 10 000).
@@ -46,6 +48,7 @@
 // predicate is checked as each request starts, writes body bytes and ends — and rejects after
 // `timeout` ms with the log's tail in the message.
 
+import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -126,9 +129,29 @@ function normalizeMounts(mounts) {
         dir: path.resolve(dir),
         bytesPerSecond: checkRate(opts?.bytesPerSecond, p),
         acceptRanges: opts?.acceptRanges !== false,
+        sha256: opts?.sha256 === true,
       };
     })
     .sort((a, b) => b.prefix.length - a.prefix.length);
+}
+
+const sha256Memo = new Map();
+
+/** A file's SHA-256 (hex), hashed once per path, size and mtime. */
+function sha256Of(file, st) {
+  const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+  if (!sha256Memo.has(key)) {
+    const h = crypto.createHash('sha256');
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(8 << 20);
+      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+    sha256Memo.set(key, h.digest('hex'));
+  }
+  return sha256Memo.get(key);
 }
 
 /** The mount serving a decoded URL path (longest prefix), or null for the root. */
@@ -336,6 +359,7 @@ function makeHandler(root, mounts, requestLog, faults = { cuts: [], stopped: new
       'Last-Modified': st.mtime.toUTCString(),
       ...(ranges ? { 'Accept-Ranges': 'bytes' } : {}),
       ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${st.size}` } : {}),
+      ...(mount?.sha256 ? { 'X-Linked-Etag': `"${sha256Of(file, st)}"`, 'Access-Control-Expose-Headers': `${COMMON_HEADERS['Access-Control-Expose-Headers']}, X-Linked-Etag` } : {}),
     });
     entry.size = length;
     if (req.method === 'HEAD') {

@@ -71,8 +71,15 @@ fn too_short(what: &str) -> Error {
 /// Rows of the register tile (rows of `a`) and its columns (rows of `w`): 3 × 3 four-lane
 /// accumulators, plus the 3 + 1 vectors loaded per step, stay within the 15 SIMD registers V8
 /// allocates on x86-64. Measured in Chromium 148 on `[32 or 128, 768] · [768 or 3072, 768]ᵀ`
-/// (2.6 GHz Zen 4, whose 4-lane mul + add peak is 42 GFLOP/s): 3×3 40 GFLOP/s, 2×4 30,
-/// 4×3 26, 3×4 25, 4×4 24 (those spill).
+/// (Zen 4): 3×3 40 GFLOP/s, 2×4 30, 4×3 26, 3×4 25, 4×4 24 (those spill). The bound is what a
+/// loop of 12 independent 4-lane multiply-adds with no loads reaches in the same browser
+/// (`tests/wasm_bench.rs`, PEAK lines): 46–47 GFLOP/s with mul + add, 57–59 with relaxed
+/// SIMD's FMA, i.e. two FMAs per cycle at about 3.6 GHz (/proc/cpuinfo's 2.6 GHz is nominal).
+///
+/// With relaxed SIMD's multiply-add (feature `relaxed-simd`; no temporary per product, so
+/// fewer registers) the same products, same machine and browser, quiet (2026-11-28): 3×3
+/// 48–50, 2×4 47–48, 5×2 and 4×2 46–50, 4×4 32–34, 4×3 and 3×4 25–26 (mul + add 3×3: 42 in
+/// that run); unrolling `k` by 2 or 4 ran slower (21–35). So the tile stays 3 × 3 in both.
 const MR: usize = 3;
 const NR: usize = 3;
 
@@ -81,7 +88,20 @@ const NR: usize = 3;
 /// Not inlined on purpose: V8 allocates registers per function, and in the large function
 /// this would otherwise be inlined into, its loop ran 20–25 % slower (26 against 33 GFLOP/s on
 /// a `[96, 768] · [768, 768]ᵀ` product in Node's V8).
+///
+/// In the `relaxed-simd` build this function is marked for relaxed SIMD, which [`F4::madd`]
+/// needs to become one instruction. A per-function attribute rather than RUSTFLAGS, so that
+/// cargo reuses the dependencies the plain build compiled (only this crate is compiled again).
+/// LLVM's wasm backend has no per-function features, though: it gives the whole module the
+/// union, so that build also turns the `pmin`/`pmax` of softmax and GELU into
+/// `f32x4.relaxed_min`/`max` (the same values there: they differ only on NaN and signed zeros).
+/// Calling it needs no `unsafe`: on wasm an unsupported instruction fails validation of the
+/// whole module, it cannot run.
 #[inline(never)]
+#[cfg_attr(
+    all(target_arch = "wasm32", feature = "relaxed-simd"),
+    target_feature(enable = "relaxed-simd")
+)]
 fn tile<const R: usize, const C: usize>(a: [&[f32]; R], w: [&[f32]; C], k: usize) -> [[f32; C]; R] {
     let kc = k / 4;
     // Rows are exactly `k` long (`Mat::row`), so these slices cannot fail, and they tell LLVM
@@ -94,7 +114,7 @@ fn tile<const R: usize, const C: usize>(a: [&[f32]; R], w: [&[f32]; C], k: usize
         for r in 0..R {
             let ap = F4::load(&av[r][p]);
             for c in 0..C {
-                acc[r][c] = ap.mul_add(wp[c], acc[r][c]);
+                acc[r][c] = ap.madd(wp[c], acc[r][c]);
             }
         }
     }

@@ -5,6 +5,11 @@
 //!
 //! Loads and stores go through `&[f32; 4]` (a checked slice, no `unsafe`): LLVM merges the four
 //! lane reads into one `v128.load`.
+//!
+//! The cargo feature `relaxed-simd` (the site's second worker, `src/bin/worker_relaxed.rs`) adds
+//! relaxed SIMD's `f32x4.relaxed_madd` to the matrix product ([`F4::madd`]): a browser without
+//! relaxed SIMD refuses that whole module, so the page only loads it where
+//! `WebAssembly.validate` accepts the instruction (`src/ui/engine_variant.rs`).
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
@@ -51,6 +56,21 @@ mod imp {
         #[inline(always)]
         pub fn mul_add(self, m: Self, a: Self) -> Self {
             Self(f32x4_add(f32x4_mul(self.0, m.0), a.0))
+        }
+        /// `self * m + a` for the matrix product's inner loop: relaxed SIMD's multiply-add in
+        /// the `relaxed-simd` build (one instruction, fused on CPUs with FMA: one rounding; the
+        /// engine may also round twice), [`F4::mul_add`] otherwise. Its caller needs
+        /// `#[target_feature(enable = "relaxed-simd")]` too, or the intrinsic is not inlined.
+        #[cfg(feature = "relaxed-simd")]
+        #[inline]
+        #[target_feature(enable = "relaxed-simd")]
+        pub fn madd(self, m: Self, a: Self) -> Self {
+            Self(f32x4_relaxed_madd(self.0, m.0, a.0))
+        }
+        #[cfg(not(feature = "relaxed-simd"))]
+        #[inline(always)]
+        pub fn madd(self, m: Self, a: Self) -> Self {
+            self.mul_add(m, a)
         }
         /// Lane-wise minimum (`o < self ? o : self`: one instruction in V8).
         #[inline(always)]
@@ -139,6 +159,11 @@ mod imp {
         #[inline(always)]
         pub fn mul_add(self, m: Self, a: Self) -> Self {
             self.mul(m).add(a)
+        }
+        /// [`F4::mul_add`] (relaxed SIMD exists only in wasm).
+        #[inline(always)]
+        pub fn madd(self, m: Self, a: Self) -> Self {
+            self.mul_add(m, a)
         }
         #[inline(always)]
         pub fn min(self, o: Self) -> Self {

@@ -1,0 +1,145 @@
+// Which engine the page runs (src/ui/engine_variant.rs): the relaxed-SIMD worker where
+// `WebAssembly.validate` accepts the page's probe (Chromium ships relaxed SIMD), else the plain
+// simd128 one; both give PyTorch's attention.
+//
+//   node --test tests/e2e/engine_variant.test.mjs
+//
+// One browser, two page loads of the built site (dist/) with the bundled MiniLM: as is, then
+// with `WebAssembly.validate` patched (before any page script) to refuse modules holding the
+// relaxed multiply-add (0xfd 0x85 0x02), as a browser without relaxed SIMD does. Each checks the
+// footer's engine label, which worker script the page started, and a few attention weights of
+// the default sentence against the golden fixture.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DIST,
+  MODEL,
+  MODELS,
+  SEL,
+  checkPrerequisites,
+  dataAttrs,
+  heatmapGeometry,
+  hoverCell,
+  launchBrowser,
+  newPage,
+  waitInPage,
+  waitReady,
+  watchErrors,
+} from './browser.mjs';
+import { loadGolden } from './golden.mjs';
+import { startServer } from './static-server.mjs';
+
+const VARIANT = '[data-testid="engine-variant"]';
+const WEIGHT_TOLERANCE = 2e-5;
+
+let server;
+let browser;
+let golden;
+
+before(async () => {
+  checkPrerequisites();
+  assert.ok(fs.existsSync(path.join(DIST, 'worker_relaxed_loader.js')), 'dist/ has no relaxed worker: rebuild it (index.html links it)');
+  golden = loadGolden('bank');
+  server = await startServer({ root: DIST, port: 0, mounts: { '/hub': MODELS } });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Opens the page (after `prepare(context)`), waits for the bank sentence's heatmap, and returns
+ *  the footer's label, the engine worker's script and the page's probe calls. */
+async function open(prepare = async () => {}) {
+  const { context, page } = await newPage(browser);
+  // Added after `prepare`'s scripts, so this count wraps (and sees) any patched validate.
+  await prepare(context);
+  await context.addInitScript(() => {
+    window.__e2eProbes = 0;
+    const validate = WebAssembly.validate;
+    WebAssembly.validate = function (bytes, ...rest) {
+      window.__e2eProbes++;
+      return validate.call(this, bytes, ...rest);
+    };
+  });
+  const watcher = watchErrors(page);
+  await page.goto(`${server.url}/?hub=${server.url}/hub&model=${MODEL}`, { waitUntil: 'load' });
+  await waitReady(page, watcher);
+  await waitInPage(
+    page,
+    watcher,
+    ([sel, n]) => {
+      const el = document.querySelector(sel);
+      return el?.dataset.draws && el.dataset.n === String(n);
+    },
+    [SEL.heatmap, golden.n],
+  );
+  const label = await page.evaluate((sel) => {
+    const el = document.querySelector(sel);
+    return el && { variant: el.dataset.variant, text: el.textContent.trim() };
+  }, VARIANT);
+  const workers = page.workers().map((w) => path.basename(new URL(w.url()).pathname));
+  const probes = await page.evaluate(() => window.__e2eProbes);
+  return { context, page, watcher, label, workers, probes };
+}
+
+/** A few cells of layer 0 head 0 against PyTorch's weights. */
+async function checkAttention(page) {
+  const attrs = await dataAttrs(page, SEL.heatmap);
+  assert.equal(`${attrs.layer}/${attrs.head}`, '0/0', 'the heatmap shows layer 0, head 0');
+  const geo = await heatmapGeometry(page);
+  let previous = null;
+  for (const [i, j] of [[0, 0], [3, 5], [golden.n - 1, 1]]) {
+    const tip = await hoverCell(page, geo, i, j, previous);
+    previous = tip.text;
+    const want = golden.at(0, 0, i, j);
+    assert.ok(Math.abs(tip.weight - want) <= WEIGHT_TOLERANCE, `cell (${i}, ${j}): ${tip.weight} vs PyTorch ${want}`);
+  }
+}
+
+describe('engine variant (dist/ in headless Chromium)', () => {
+  test('Chromium validates relaxed SIMD: the page runs the relaxed worker, with the golden attention', { timeout: 240_000 }, async () => {
+    const { context, page, watcher, label, workers, probes } = await open();
+    try {
+      console.log(`# ${JSON.stringify(label)}; workers ${workers.join(', ')}`);
+      assert.ok(probes >= 1, 'the page asked WebAssembly.validate');
+      assert.deepEqual(label, { variant: 'relaxed', text: 'wasm simd128 + relaxed FMA' });
+      assert.deepEqual(workers, ['worker_relaxed_loader.js'], 'only the relaxed worker started');
+      await checkAttention(page);
+      assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
+      assert.deepEqual(watcher.consoleErrors, [], 'console errors');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('where validate refuses the probe: the plain simd128 worker, with the golden attention', { timeout: 240_000 }, async () => {
+    const refuse = (context) =>
+      context.addInitScript(() => {
+        // A browser without relaxed SIMD: modules using f32x4.relaxed_madd (0xfd 0x85 0x02) are invalid.
+        const validate = WebAssembly.validate;
+        WebAssembly.validate = function (bytes, ...rest) {
+          const b = new Uint8Array(ArrayBuffer.isView(bytes) ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes);
+          for (let k = 0; k + 2 < b.length; k++) if (b[k] === 0xfd && b[k + 1] === 0x85 && b[k + 2] === 0x02) return false;
+          return validate.call(this, bytes, ...rest);
+        };
+      });
+    const { context, page, watcher, label, workers, probes } = await open(refuse);
+    try {
+      console.log(`# ${JSON.stringify(label)}; workers ${workers.join(', ')}`);
+      assert.ok(probes >= 1, 'the page asked WebAssembly.validate');
+      assert.deepEqual(label, { variant: 'plain', text: 'wasm simd128' });
+      assert.deepEqual(workers, ['worker_loader.js'], 'only the plain worker started');
+      await checkAttention(page);
+      assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
+      assert.deepEqual(watcher.consoleErrors, [], 'console errors');
+    } finally {
+      await context.close();
+    }
+  });
+});
