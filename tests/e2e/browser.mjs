@@ -252,6 +252,23 @@ export async function hoverCell(page, geo, i, j, previous = null, timeout = 10_0
 }
 
 /**
+ * Layer 0 head 0 of the heatmap against PyTorch: hovers each cell of `cells` and compares its
+ * tooltip's weight with `golden.at(0, 0, i, j)` within `tolerance`.
+ */
+export async function checkGoldenCells(page, golden, cells, tolerance = 2e-5) {
+  const attrs = await dataAttrs(page, SEL.heatmap);
+  assert.equal(`${attrs.layer}/${attrs.head}`, '0/0', 'the heatmap shows layer 0, head 0');
+  const geo = await heatmapGeometry(page);
+  let previous = null;
+  for (const [i, j] of cells) {
+    const tip = await hoverCell(page, geo, i, j, previous);
+    previous = tip.text;
+    const want = golden.at(0, 0, i, j);
+    assert.ok(Math.abs(tip.weight - want) <= tolerance, `cell (${i}, ${j}): ${tip.weight} vs PyTorch ${want}`);
+  }
+}
+
+/**
  * Hovers heatmap cell (from=i, to=j), coming from outside the canvas so that the move is a
  * fresh one, and returns the tooltip once it names `want` = [from token, to token]; fails with
  * the last tooltip text if it does not within `timeout`.

@@ -50,8 +50,6 @@ import {
   SEL,
   checkPrerequisites,
   dataAttrs,
-  heatmapGeometry,
-  hoverCell,
   isNetworkNoise,
   launchBrowser,
   orFail,
@@ -61,6 +59,7 @@ import {
   traceWorkerProtocol,
   waitReady,
   watchErrors,
+  checkGoldenCells,
 } from './browser.mjs';
 import { startServer } from './static-server.mjs';
 
@@ -167,16 +166,7 @@ function requireStep(t, step) {
 /** The heatmap of the pair fixture, drawn; a few tooltips equal PyTorch's weights. */
 async function checkPairHeatmap() {
   await orFail(watcher, page.waitForSelector(`${SEL.heatmap}[data-draws][data-n="${golden.n}"]`, { state: 'attached', timeout: STEP_TIMEOUT }));
-  const attrs = await dataAttrs(page, SEL.heatmap);
-  assert.equal(`${attrs.layer}/${attrs.head}`, '0/0', 'the heatmap shows layer 0, head 0');
-  const geo = await heatmapGeometry(page);
-  let previous = null;
-  for (const [i, j] of [[0, 0], [4, 12], [golden.n - 1, 2]]) {
-    const tip = await hoverCell(page, geo, i, j, previous);
-    previous = tip.text;
-    const want = golden.at(0, 0, i, j);
-    assert.ok(Math.abs(tip.weight - want) <= WEIGHT_TOLERANCE, `cell (${i}, ${j}): ${tip.weight} vs PyTorch ${want}`);
-  }
+  await checkGoldenCells(page, golden, [[0, 0], [4, 12], [golden.n - 1, 2]], WEIGHT_TOLERANCE);
   await page.mouse.move(1, 1);
 }
 

@@ -21,14 +21,12 @@ import {
   MODELS,
   SEL,
   checkPrerequisites,
-  dataAttrs,
-  heatmapGeometry,
-  hoverCell,
   launchBrowser,
   newPage,
   waitInPage,
   waitReady,
   watchErrors,
+  checkGoldenCells,
 } from './browser.mjs';
 import { loadGolden } from './golden.mjs';
 import { startServer } from './static-server.mjs';
@@ -89,17 +87,8 @@ async function open(prepare = async () => {}) {
 }
 
 /** A few cells of layer 0 head 0 against PyTorch's weights. */
-async function checkAttention(page) {
-  const attrs = await dataAttrs(page, SEL.heatmap);
-  assert.equal(`${attrs.layer}/${attrs.head}`, '0/0', 'the heatmap shows layer 0, head 0');
-  const geo = await heatmapGeometry(page);
-  let previous = null;
-  for (const [i, j] of [[0, 0], [3, 5], [golden.n - 1, 1]]) {
-    const tip = await hoverCell(page, geo, i, j, previous);
-    previous = tip.text;
-    const want = golden.at(0, 0, i, j);
-    assert.ok(Math.abs(tip.weight - want) <= WEIGHT_TOLERANCE, `cell (${i}, ${j}): ${tip.weight} vs PyTorch ${want}`);
-  }
+function checkAttention(page) {
+  return checkGoldenCells(page, golden, [[0, 0], [3, 5], [golden.n - 1, 1]], WEIGHT_TOLERANCE);
 }
 
 describe('engine variant (dist/ in headless Chromium)', () => {

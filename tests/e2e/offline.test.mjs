@@ -46,8 +46,6 @@ import {
   ROOT,
   checkPrerequisites,
   dataAttrs,
-  heatmapGeometry,
-  hoverCell,
   isNetworkNoise,
   launchBrowser,
   orFail,
@@ -56,6 +54,7 @@ import {
   waitInPage,
   waitReady,
   watchErrors,
+  checkGoldenCells,
 } from './browser.mjs';
 import { startServer } from './static-server.mjs';
 
@@ -152,16 +151,7 @@ async function waitBankHeatmap(timeout = LOAD_TIMEOUT) {
 
 /** Hovers a few cells of layer 0 head 0 and compares the tooltips with PyTorch's weights. */
 async function checkAttention() {
-  const attrs = await dataAttrs(page, S.heatmap);
-  assert.equal(`${attrs.layer}/${attrs.head}`, '0/0', 'the heatmap shows layer 0, head 0');
-  const geo = await heatmapGeometry(page);
-  let previous = null;
-  for (const [i, j] of [[0, 0], [3, 5], [golden.n - 1, 1]]) {
-    const tip = await hoverCell(page, geo, i, j, previous);
-    previous = tip.text;
-    const want = golden.at(0, 0, i, j);
-    assert.ok(Math.abs(tip.weight - want) <= WEIGHT_TOLERANCE, `cell (${i}, ${j}): ${tip.weight} vs PyTorch ${want}`);
-  }
+  await checkGoldenCells(page, golden, [[0, 0], [3, 5], [golden.n - 1, 1]], WEIGHT_TOLERANCE);
   await page.mouse.move(1, 1);
 }
 
