@@ -6,13 +6,16 @@
 #           with seeded random weights (written to .cache/bench/bert-base-random for the others);
 #   wasm    our engine, wasm32+simd128 in headless Chromium: tests/wasm_bench.rs on the same files
 #           over HTTP (its BENCH / SPREAD lines);
+#   threads our engine workers of the built site (dist/, built first if its sources changed), in a
+#           cross-origin isolated page: the single-threaded worker and the multi-threaded one at 2
+#           threads (AV_BENCH_THREADS), through the worker protocol: scripts/bench_threads.mjs;
 #   torch   the PyTorch peer (transformers, eager attention), 1 thread and all threads, when
 #           python3 has torch and transformers: scripts/bench_torch.py;
 #   ort     the ONNX Runtime Web peer (bench/package.json pins it; wasm, SIMD) in the same
 #           Chromium at 1 thread and 2 threads (cross-origin isolated), on ONNX exports of the same
 #           weights with every attention as an output (scripts/export_onnx.py, PyTorch; cached in
 #           .cache/bench/onnx/): scripts/bench_ort.mjs;
-#   table   side by side, per model and 16 / 32 / 128 / 512 tokens: ours (wasm), ORT 1 and 2
+#   table   side by side, per model and 16 / 32 / 128 / 512 tokens: ours (wasm, 1 and 2 threads), ORT 1 and 2
 #           threads, PyTorch 1 and all threads, ours (native); ours ÷ each peer; spread; GFLOP/s;
 #           load times and peak memory: scripts/bench_table.mjs;
 #   site    the size of the two wasm binaries in dist/ (raw and gzip -9); dist/ is built first if
@@ -25,6 +28,7 @@
 # Every figure comes from this one run on this machine; each browser engine runs in its own
 # fresh browser. The outputs are kept in target/bench/.
 # Env: AV_BENCH_PYTHON (python3), AV_BENCH_RUNS (11), AV_BENCH_LENGTHS (16,32,128,512),
+#      AV_BENCH_THREADS (2: the threaded worker's pool in part threads),
 #      BENCH_QUIET_WAIT_S (before each engine, wait up to that many seconds for the machine to be
 #      quiet: < 15 % busy for 3 s; default 0, only report how busy it is).
 set -euo pipefail
@@ -38,7 +42,7 @@ PYTHON="${AV_BENCH_PYTHON:-python3}"
 RUNS="${AV_BENCH_RUNS:-11}"
 LENGTHS="${AV_BENCH_LENGTHS:-16,32,128,512}"
 
-ALL_PARTS=(native wasm torch ort table site first views memory)
+ALL_PARTS=(native wasm threads torch ort table site first views memory)
 PARTS=("$@")
 [[ ${#PARTS[@]} -gt 0 ]] || PARTS=("${ALL_PARTS[@]}")
 for p in "${PARTS[@]}"; do
@@ -79,6 +83,15 @@ if want wasm; then
     exit 1
   fi
   grep -E '(BENCH|SPREAD) ' "$WASM_LOG" | sed -E 's/^.*((BENCH|SPREAD) )/\1/' | tee "$OUT/wasm.txt"
+fi
+
+if want threads; then
+  section "wasm threads: ours, the engine workers of dist/ (cross-origin isolated page)"
+  scripts/build-site.sh --if-changed >"$OUT/trunk.log" 2>&1 || { tail -n 30 "$OUT/trunk.log" >&2; exit 1; }
+  : >"$OUT/threads.jsonl"
+  node scripts/bench_threads.mjs --engines "single,threads:${AV_BENCH_THREADS:-2}" --lengths "$LENGTHS" --runs "$RUNS" --jsonl "$OUT/threads.jsonl" \
+    --model "all-MiniLM-L6-v2=sentence-transformers/all-MiniLM-L6-v2:$MINILM" \
+    --model "bert-base-shaped (random)=bench/bert-base-random:$RANDOM_DIR" | tee "$OUT/threads.txt"
 fi
 
 HAVE_TORCH=0
@@ -124,7 +137,7 @@ fi
 if want table; then
   section "side by side"
   jsonl=()
-  for f in "$OUT/ort.jsonl" "$OUT/torch.jsonl"; do
+  for f in "$OUT/threads.jsonl" "$OUT/ort.jsonl" "$OUT/torch.jsonl"; do
     if [[ -f $f ]]; then jsonl+=(--jsonl "$f"); fi
   done
   node scripts/bench_table.mjs --native "$OUT/native.txt" --wasm "$OUT/wasm.txt" "${jsonl[@]}" | tee "$OUT/table.txt"

@@ -208,6 +208,10 @@ pub fn App() -> impl IntoView {
         <footer>
             "Runs entirely in this browser tab (Rust + WebAssembly, candle). Models from "
             {move || source.get().hub}
+            // Which engine worker runs (multi-threaded where the page is cross-origin isolated).
+            {move || session.engine.get().map(|e| view! {
+                <span class="engine" data-testid="engine" data-threads=e.threads().to_string()>{format!(" · {}", e.describe())}</span>
+            })}
         </footer>
     }
     .into_any()

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 
 use super::client::EngineClient;
 use super::compare_session::CompareSession;
+use super::engine::EngineKind;
 use super::link::Link;
 use super::selection::Selection;
 use super::slices::{RunQueue, SliceCache, SliceData, SliceKey};
@@ -26,9 +27,6 @@ pub const LOCAL_HUB: &str = "local";
 /// How long a new engine worker may take to start (its files are 5 MB; a slow connection
 /// fetches them in well under this).
 const WORKER_START_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
-
-/// Where trunk puts the worker's loader.
-const WORKER_URL: &str = "./worker_loader.js";
 
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -50,6 +48,12 @@ pub struct Session {
     pub busy: RwSignal<bool>,
     /// The worker died (out of memory aborts the wasm instance); Retry starts a new one.
     pub crashed: RwSignal<bool>,
+    /// The engine that answered WorkerReady (the footer names it).
+    pub engine: RwSignal<Option<EngineKind>>,
+    /// The engine being started, and whether the threaded one failed to start in this page (then
+    /// every later start is single-threaded).
+    starting: StoredValue<EngineKind>,
+    threads_failed: StoredValue<bool>,
     /// Notes about the current load that are not failures (a resumed download, a broken cached
     /// file fetched again, a full storage), oldest first.
     pub notes: RwSignal<Vec<String>>,
@@ -138,6 +142,9 @@ impl Session {
             busy: RwSignal::new(false),
             unreachable: RwSignal::new(false),
             crashed: RwSignal::new(false),
+            engine: RwSignal::new(None),
+            starting: StoredValue::new(EngineKind::Single),
+            threads_failed: StoredValue::new(false),
             notes: RwSignal::new(Vec::new()),
             storage: RwSignal::new(None),
             storage_wanted: StoredValue::new(false),
@@ -167,15 +174,23 @@ impl Session {
         };
         s.spawn_worker();
         super::storage::register_service_worker(s.shell);
+        super::isolation::reload_once_for_threads(s.load);
         s
     }
 
     fn spawn_worker(self) {
         self.worker_ready.set_value(false);
+        self.engine.set(None);
         // Dropping the old client terminates its worker.
         self.client.set_value(None);
-        match EngineClient::spawn(WORKER_URL, move |resp, data, bytes| self.on_message(resp, data, bytes), move |m| self.on_crash(m)) {
+        let kind = match self.threads_failed.get_value() {
+            true => EngineKind::Single,
+            false => super::isolation::choose(),
+        };
+        self.starting.set_value(kind);
+        match EngineClient::spawn(&kind.worker_url(), kind.is_module(), move |resp, data, bytes| self.on_message(resp, data, bytes), move |m| self.on_crash(m)) {
             Ok(c) => self.client.set_value(Some(c)),
+            Err(e) if kind.is_module() => return self.on_crash(e),
             Err(e) => self.load.set(LoadState::Failed(e)),
         }
         // A worker whose wasm fails to load rejects a promise inside the worker: no error event
@@ -353,6 +368,7 @@ impl Session {
         match resp {
             Response::WorkerReady => {
                 self.worker_ready.set_value(true);
+                self.engine.set(Some(self.starting.get_value()));
                 // A first visit waits for a click, unless the model is already stored here.
                 if self.load.get_untracked() == LoadState::Idle
                     && self.trusted_host.get_value()
@@ -575,6 +591,16 @@ impl Session {
     }
 
     fn on_crash(self, message: String) {
+        if !self.worker_ready.get_value() && self.starting.get_value().is_module() {
+            // The threaded engine did not start (no shared memory after all, a file missing, a
+            // browser refusing nested workers): the single-threaded one runs everywhere.
+            web_sys::console::warn_1(
+                &format!("attention-viz: the multi-threaded engine did not start ({message}); starting the single-threaded one").into(),
+            );
+            self.threads_failed.set_value(true);
+            self.spawn_worker();
+            return;
+        }
         if !self.worker_ready.get_value() {
             // It never started: its files did not load (a wrong sub-path, a host that does not
             // serve them), which memory has nothing to do with.
