@@ -12,6 +12,12 @@
 //   asks it to take over ("Reload to update") or until no page uses the old one. Then it
 //   deletes the old caches. Pages never get old and new files mixed.
 //
+// - Every app file it answers gets the headers that make the page cross-origin isolated
+//   (COOP same-origin, COEP require-corp), which hosts like GitHub Pages cannot send: an isolated
+//   page has SharedArrayBuffer, so it runs the multi-threaded engine (src/ui/engine.rs). A first
+//   visit's page did not come through here; it reloads once when this worker takes control
+//   (src/ui/isolation.rs).
+//
 // This file is a template: scripts/service-worker.mjs (a trunk post_build hook, Trunk.toml)
 // writes dist/sw.js with MANIFEST filled in. Without a manifest (the template served as is),
 // and under `trunk serve` (MANIFEST.dev), it removes itself and its caches instead.
@@ -48,6 +54,23 @@ if (!MANIFEST || MANIFEST.dev) {
   const FILES = new Map(MANIFEST.files.map((f) => [new URL(f.path, scope).href, f.sha256]));
 
   const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+
+  // COEP require-corp rather than credentialless (which Safari lacks): the app loads nothing
+  // cross-origin without CORS (the model downloads are CORS requests). The engine's workers need
+  // the same COEP as the page, or the isolated page may not start them. CORP cross-origin lets
+  // an isolated page of another site embed the app (it also needs allow="cross-origin-isolated").
+  const ISOLATION = [
+    ['Cross-Origin-Opener-Policy', 'same-origin'],
+    ['Cross-Origin-Embedder-Policy', 'require-corp'],
+    ['Cross-Origin-Resource-Policy', 'cross-origin'],
+  ];
+  /** `response` with the isolation headers (a new Response: cached ones are immutable). */
+  const isolate = (response) => {
+    if (response.type === 'opaque' || response.type === 'opaqueredirect') return response;
+    const headers = new Headers(response.headers);
+    for (const [name, value] of ISOLATION) headers.set(name, value);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  };
 
   self.addEventListener('install', (event) => {
     event.waitUntil(
@@ -97,7 +120,7 @@ if (!MANIFEST || MANIFEST.dev) {
       (async () => {
         const cache = await caches.open(CACHE);
         const hit = await cache.match(key);
-        return hit ?? fetch(request);
+        return isolate(hit ?? (await fetch(request)));
       })(),
     );
   });

@@ -8,14 +8,17 @@
 #   wasm    our engine in headless Chromium, both builds the site ships: wasm32+simd128, then with
 #           relaxed SIMD (--features relaxed-simd): tests/wasm_bench.rs on the same files over HTTP
 #           (its BENCH / SPREAD lines, and the PEAK / KERNEL lines of the bounds);
+#   threads our engine workers of the built site (dist/, built first if its sources changed), in a
+#           cross-origin isolated page: the single-threaded worker and the multi-threaded one at 2
+#           threads (AV_BENCH_THREADS), through the worker protocol: scripts/bench_threads.mjs;
 #   torch   the PyTorch peer (transformers, eager attention), 1 thread and all threads, when
 #           python3 has torch and transformers: scripts/bench_torch.py;
 #   ort     the ONNX Runtime Web peer (bench/package.json pins it; wasm, SIMD) in the same
 #           Chromium at 1 thread and 2 threads (cross-origin isolated), on ONNX exports of the same
 #           weights with every attention as an output (scripts/export_onnx.py, PyTorch; cached in
 #           .cache/bench/onnx/): scripts/bench_ort.mjs;
-#   table   side by side, per model and 16 / 32 / 128 / 512 tokens: ours (wasm, wasm relaxed),
-#           ORT 1 and 2 threads, PyTorch 1 and all threads, ours (native); ours ÷ each peer;
+#   table   side by side, per model and 16 / 32 / 128 / 512 tokens: ours (wasm, wasm relaxed,
+#           the workers at 1 and N threads), ORT 1 and 2 threads, PyTorch 1 and all threads, ours (native); ours ÷ each peer;
 #           spread; GFLOP/s; each of ours against its bound (% of the measured peak, compute and
 #           memory lower bounds); the matrix product alone; load times and peak memory:
 #           scripts/bench_table.mjs;
@@ -32,6 +35,7 @@
 # Every figure comes from this one run on this machine; each browser engine runs in its own
 # fresh browser. The outputs are kept in target/bench/.
 # Env: AV_BENCH_PYTHON (python3), AV_BENCH_RUNS (11), AV_BENCH_LENGTHS (16,32,128,512),
+#      AV_BENCH_THREADS (2: the threaded worker's pool in part threads),
 #      BENCH_QUIET_WAIT_S (before each engine, wait up to that many seconds for the machine to be
 #      quiet: < 15 % busy for 3 s; default 0, only report how busy it is).
 set -euo pipefail
@@ -45,7 +49,7 @@ PYTHON="${AV_BENCH_PYTHON:-python3}"
 RUNS="${AV_BENCH_RUNS:-11}"
 LENGTHS="${AV_BENCH_LENGTHS:-16,32,128,512}"
 
-ALL_PARTS=(native wasm torch ort table variants site first views memory)
+ALL_PARTS=(native wasm threads torch ort table variants site first views memory)
 PARTS=("$@")
 [[ ${#PARTS[@]} -gt 0 ]] || PARTS=("${ALL_PARTS[@]}")
 for p in "${PARTS[@]}"; do
@@ -97,6 +101,15 @@ if want wasm; then
   done
 fi
 
+if want threads; then
+  section "wasm threads: ours, the engine workers of dist/ (cross-origin isolated page)"
+  scripts/build-site.sh --if-changed >"$OUT/trunk.log" 2>&1 || { tail -n 30 "$OUT/trunk.log" >&2; exit 1; }
+  : >"$OUT/threads.jsonl"
+  node scripts/bench_threads.mjs --engines "single,threads:${AV_BENCH_THREADS:-2}" --lengths "$LENGTHS" --runs "$RUNS" --jsonl "$OUT/threads.jsonl" \
+    --model "all-MiniLM-L6-v2=sentence-transformers/all-MiniLM-L6-v2:$MINILM" \
+    --model "bert-base-shaped (random)=bench/bert-base-random:$RANDOM_DIR" | tee "$OUT/threads.txt"
+fi
+
 HAVE_TORCH=0
 "$PYTHON" -c 'import torch, transformers' 2>/dev/null && HAVE_TORCH=1
 if want torch; then
@@ -140,7 +153,7 @@ fi
 if want table; then
   section "side by side"
   jsonl=()
-  for f in "$OUT/ort.jsonl" "$OUT/torch.jsonl"; do
+  for f in "$OUT/threads.jsonl" "$OUT/ort.jsonl" "$OUT/torch.jsonl"; do
     if [[ -f $f ]]; then jsonl+=(--jsonl "$f"); fi
   done
   node scripts/bench_table.mjs --native "$OUT/native.txt" --wasm "$OUT/wasm.txt" "${jsonl[@]}" | tee "$OUT/table.txt"

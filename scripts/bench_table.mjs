@@ -14,9 +14,10 @@
 //             ...` in the same order. A cell holding several numbers (`12.3 (11.0–15.2)`,
 //             `12.3 / 11.0 / 15.2`) counts as median first, then min, max. `PEAK what | X GFLOP/s`
 //             (or `GB/s`) and `KERNEL shape | X GFLOP/s` are the bounds measured in that build;
-//   --jsonl   rows of scripts/bench_ort.mjs and scripts/bench_torch.py (engine, model, n, median,
+//   --jsonl   rows of scripts/bench_threads.mjs, scripts/bench_ort.mjs and scripts/bench_torch.py (engine, model, n, median,
 //             min, max; or kind load/peak).
-// Prints, per model and token count: our wasm engine (simd128, and relaxed SIMD when measured),
+// Prints, per model and token count: our wasm engine (simd128, and relaxed SIMD when measured;
+// then our engine workers at 1 and N threads, bench_threads.mjs),
 // ONNX Runtime Web 1 and 2 threads, PyTorch 1 thread and all threads, our native engine (medians,
 // ms), then ours ÷ each peer (> 1: ours is slower), the spread (min–max) of every engine, GFLOP/s
 // at the median, each of our engines against its bound (FLOPs executed, GFLOP/s, % of the
@@ -161,25 +162,36 @@ readNative(opts.native);
 readWasm(opts.wasm);
 for (const f of opts.jsonl) readJsonl(f);
 
-const torchAll = [...new Set([...table.keys()].map((k) => k.split('|')[1]))].find((e) => /^torch-(\d+)t$/.test(e) && e !== 'torch-1t');
+const engineNames = [...new Set([...table.keys()].map((k) => k.split('|')[1]))];
+const torchAll = engineNames.find((e) => /^torch-(\d+)t$/.test(e) && e !== 'torch-1t');
+// Our engine workers, when bench_threads.mjs ran: the single-threaded one (wasm-worker-1t) and the
+// threaded one (wasm-threads-Nt), timed the same way, through the worker protocol.
+const threaded = engineNames.find((e) => /^wasm-threads-\d+t$/.test(e));
+const threadsN = threaded ? /\d+/.exec(threaded)[0] : null;
+const worker1 = engineNames.includes('wasm-worker-1t') ? 'wasm-worker-1t' : null;
 const ENGINES = [
   ['wasm', 'ours wasm'],
   ['wasm-relaxed', 'ours wasm relaxed'],
+  ...(worker1 ? [[worker1, 'ours 1t']] : []),
+  ...(threaded ? [[threaded, `ours ${threadsN}t`]] : []),
   ['ort-wasm-1t', 'ORT 1t'],
   ['ort-wasm-2t', 'ORT 2t'],
   ['torch-1t', 'torch 1t'],
   [torchAll ?? `torch-${os.cpus().length}t`, `torch ${torchAll ? /\d+/.exec(torchAll)[0] : os.cpus().length}t`],
   ['native', 'native ours'],
 ];
+// PyTorch with all threads: the entry after PyTorch 1 thread.
+const PT_ALL = ENGINES[ENGINES.findIndex(([e]) => e === 'torch-1t') + 1];
 const RATIOS = [
   ['wasm-relaxed', 'wasm', 'relax÷wasm'],
   ['wasm-relaxed', 'ort-wasm-1t', 'relax÷ORT1'],
   ['wasm', 'ort-wasm-1t', 'wasm÷ORT1'],
   ['wasm', 'ort-wasm-2t', 'wasm÷ORT2'],
+  ...(threaded ? [[threaded, `ort-wasm-${threadsN}t`, `${threadsN}t÷ORT${threadsN}`], [threaded, worker1 ?? 'wasm', `${threadsN}t÷1t`]] : []),
   ['wasm', 'torch-1t', 'wasm÷pt1'],
-  ['wasm', ENGINES[5][0], `wasm÷pt${/\d+/.exec(ENGINES[5][1])[0]}`],
+  ['wasm', PT_ALL[0], `wasm÷pt${/\d+/.exec(PT_ALL[1])[0]}`],
   ['native', 'torch-1t', 'nat÷pt1'],
-  ['native', ENGINES[5][0], `nat÷pt${/\d+/.exec(ENGINES[5][1])[0]}`],
+  ['native', PT_ALL[0], `nat÷pt${/\d+/.exec(PT_ALL[1])[0]}`],
 ];
 const models = [...new Set([...table.keys()].map((k) => k.split('|')[0]))];
 const lengthsFor = (m) => [...new Set([...table.keys()].filter((k) => k.startsWith(m + '|')).map((k) => Number(k.split('|')[2])))].sort((a, b) => a - b);

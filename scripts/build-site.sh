@@ -8,7 +8,9 @@
 #     When an ancestor process already holds the lock (`flock LOCK make test`), it is not taken
 #     again (that would wait for ever).
 #   - After a build, target/dist-build.txt records the trunk arguments, the build-time settings
-#     (ATTENTION_VIZ_HUB, RUSTFLAGS) and dist/index.html's mtime; its own mtime is the build's start.
+#     (ATTENTION_VIZ_HUB, RUSTFLAGS, AV_THREADS) and dist/index.html's mtime; its own mtime is the
+#     build's start. trunk's pre_build hook builds the multi-threaded engine worker too
+#     (scripts/build-threads.sh, nightly; AV_THREADS=0 leaves it out).
 #   - --if-changed: build only when dist/ is not what this build would give: no stamp, other
 #     arguments or settings, dist/ rebuilt since by something else, or an input newer than the
 #     build's start (src/, index.html, Trunk.toml, its hook scripts and what they import, sw.js,
@@ -31,8 +33,8 @@ if [[ ${1:-} == --check ]]; then IF_CHANGED=1; CHECK=1; shift; fi
 describe() {
   local args=""
   [[ $# -eq 0 ]] || args=$(printf ' %q' "$@")
-  printf 'trunk build --release%s | ATTENTION_VIZ_HUB=%s | RUSTFLAGS=%s\n' \
-    "$args" "${ATTENTION_VIZ_HUB-<unset>}" "${RUSTFLAGS-<unset>}"
+  printf 'trunk build --release%s | ATTENTION_VIZ_HUB=%s | RUSTFLAGS=%s | AV_THREADS=%s\n' \
+    "$args" "${ATTENTION_VIZ_HUB-<unset>}" "${RUSTFLAGS-<unset>}" "${AV_THREADS-<unset>}"
 }
 WANT="$(describe "$@")"
 

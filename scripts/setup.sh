@@ -3,11 +3,15 @@
 # first and skips what is already there, so a re-run on a ready machine takes < 1 s.
 #
 # Usage: scripts/setup.sh [STEP ...]
-#   steps: rust trunk wasm-bindgen browser numpy npm model   (default: all, in that order), and bench
+#   steps: rust nightly trunk wasm-bindgen browser numpy npm model   (default: all, in that order),
+#          and bench
 #   --check   only report what is missing (exit 1 if anything is), install nothing
 #
 # Installs:
 #   rust          wasm32-unknown-unknown target (cargo/rustup itself must already exist)
+#   nightly       rustup toolchain install <the nightly Cargo.toml pins> --profile minimal with
+#                 rust-src and wasm32-unknown-unknown: the threaded engine worker rebuilds std with
+#                 atomics (`-Z build-std`, nightly only; scripts/build-threads.sh)
 #   trunk         cargo install trunk 0.21.14 --locked
 #   wasm-bindgen  cargo install wasm-bindgen-cli =<version pinned in Cargo.lock>
 #                 (also provides wasm-bindgen-test-runner)
@@ -76,6 +80,27 @@ step_rust() {
   if [[ $CHECK_ONLY -eq 1 ]]; then missing "rust target wasm32-unknown-unknown"; return; fi
   command -v rustup >/dev/null 2>&1 || die "wasm32-unknown-unknown std is missing and rustup is not available to add it"
   rustup target add wasm32-unknown-unknown
+}
+
+# The nightly of the threaded build: [package.metadata.attention-viz] threads-toolchain.
+threads_toolchain() {
+  sed -n 's/^threads-toolchain = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml"
+}
+
+step_nightly() {
+  local tc sysroot
+  tc=$(threads_toolchain)
+  [[ -n "$tc" ]] || die "Cargo.toml has no threads-toolchain under [package.metadata.attention-viz]"
+  say "$tc with rust-src + wasm32-unknown-unknown (the threaded engine worker)"
+  if sysroot=$(rustup run "$tc" rustc --print sysroot 2>/dev/null) \
+      && [[ -d "$sysroot/lib/rustlib/src/rust/library/std" && -d "$sysroot/lib/rustlib/wasm32-unknown-unknown/lib" ]]; then
+    ok "$(rustup run "$tc" rustc --version), rust-src, wasm32-unknown-unknown"
+    return
+  fi
+  if [[ $CHECK_ONLY -eq 1 ]]; then missing "toolchain $tc with rust-src and wasm32-unknown-unknown"; return; fi
+  command -v rustup >/dev/null 2>&1 || die "rustup is needed to install $tc"
+  say "rustup toolchain install $tc (a few minutes)"
+  rustup toolchain install "$tc" --profile minimal --component rust-src --target wasm32-unknown-unknown
 }
 
 step_trunk() {
@@ -225,13 +250,13 @@ PY
 }
 
 # --------------------------------------------------------------------------------------
-ALL_STEPS=(rust trunk wasm-bindgen browser numpy npm model)
+ALL_STEPS=(rust nightly trunk wasm-bindgen browser numpy npm model)
 STEPS=()
 for arg in "$@"; do
   case "$arg" in
     --check) CHECK_ONLY=1 ;;
     -h|--help) sed -n '2,/^set /p' "$0" | sed '$d'; exit 0 ;;
-    rust|trunk|wasm-bindgen|browser|numpy|npm|model|bench) STEPS+=("$arg") ;;
+    rust|nightly|trunk|wasm-bindgen|browser|numpy|npm|model|bench) STEPS+=("$arg") ;;
     all) STEPS+=("${ALL_STEPS[@]}") ;;
     *) die "unknown step or option: $arg (try --help)" ;;
   esac
@@ -241,6 +266,7 @@ done
 for s in "${STEPS[@]}"; do
   case "$s" in
     rust) step_rust ;;
+    nightly) step_nightly ;;
     trunk) step_trunk ;;
     wasm-bindgen) step_wasm_bindgen ;;
     browser) step_browser ;;

@@ -14,6 +14,8 @@
 //! the same run; the corpus statistics and the compare view's side B live in [`analysis`].
 
 mod analysis;
+#[cfg(feature = "threads")]
+pub mod threads;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -125,7 +125,7 @@ impl Linear {
         #[cfg(target_arch = "wasm32")]
         {
             let (w, b) = (self.weight.read(), self.bias.read());
-            kernels::linear(x, rows, w.slice(), b.slice(), out, residual)
+            kernels::parallel::linear(x, rows, w.slice(), b.slice(), out, residual)
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
@@ -164,6 +164,32 @@ impl Linear {
     }
 }
 
+impl Linear {
+    /// [`Self::forward`] of `self` and `other` on the same input, without residuals: in wasm, the
+    /// two split over the threads together ([`kernels::parallel::linears`]).
+    fn forward_pair(&self, other: &Linear, x: &[f32], rows: usize, out: &mut [f32], out_other: &mut [f32]) -> Result<()> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let small = || Error::Compute("a buffer is too small".into());
+            let (out, out_other) = (
+                out.get_mut(..rows * self.out).ok_or_else(small)?,
+                out_other.get_mut(..rows * other.out).ok_or_else(small)?,
+            );
+            let (w, b, w2, b2) = (self.weight.read(), self.bias.read(), other.weight.read(), other.bias.read());
+            let mut jobs = [
+                kernels::parallel::Job { w: w.slice(), bias: b.slice(), out },
+                kernels::parallel::Job { w: w2.slice(), bias: b2.slice(), out: out_other },
+            ];
+            kernels::parallel::linears(x, rows, &mut jobs)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            self.forward(x, rows, out, None)?;
+            other.forward(x, rows, out_other, None)
+        }
+    }
+}
+
 struct LayerNorm {
     weight: Param,
     bias: Param,
@@ -182,7 +208,7 @@ impl LayerNorm {
     /// Normalises each row of `x` in place.
     fn forward(&self, x: &mut [f32]) -> Result<()> {
         let (w, b) = (self.weight.read(), self.bias.read());
-        kernels::layer_norm(x, w.slice().len(), w.slice(), b.slice(), self.eps)
+        kernels::parallel::layer_norm_rows(x, w.slice().len(), w.slice(), b.slice(), self.eps)
     }
 }
 
@@ -365,17 +391,13 @@ impl Layer {
     /// This layer's queries and keys for `x` (`[seq, hidden]`) into `w.q` and `w.k`, after the
     /// bias and before any scaling (Hugging Face's `self.query(x)` / `self.key(x)`).
     fn queries_keys(&self, x: &[f32], n: usize, w: &mut Work) -> Result<()> {
-        self.query.forward(x, n, &mut w.q, None)?;
-        self.key.forward(x, n, &mut w.k, None)
+        self.query.forward_pair(&self.key, x, n, &mut w.q, &mut w.k)
     }
 
     /// The attention probabilities `[heads, seq, seq]` into `probs`, from [`Self::queries_keys`].
     fn probabilities(&self, n: usize, cfg: &Config, w: &Work, probs: &mut [f32]) -> Result<()> {
-        scores(&w.q, &w.k, n, cfg, probs)?;
-        for p in probs.chunks_exact_mut(n * n) {
-            kernels::softmax(p, n)?;
-        }
-        Ok(())
+        // Each head's softmax right after its scores, while they are still in cache.
+        scores(&w.q, &w.k, n, cfg, probs, |p| kernels::softmax(p, n))
     }
 
     /// The rest of the layer, given `x` and its [`Self::probabilities`]: replaces `x` with the
@@ -393,31 +415,36 @@ impl Layer {
         self.attn_out.forward(&w.ctx, n, &mut w.mid, Some(x))?;
         self.attn_norm.forward(&mut w.mid)?;
         self.ffn_in.forward(&w.mid, n, &mut w.ffn, None)?;
-        activate(&mut w.ffn, cfg.hidden_act);
+        activate(&mut w.ffn, cfg.hidden_act)?;
         self.ffn_out.forward(&w.ffn, n, x, Some(&w.mid))?;
         self.ffn_norm.forward(x)
     }
 }
 
 /// Every head's scaled scores `q·kᵀ / √d` into `out` (`[heads, seq, seq]`), from queries and
-/// keys `[seq, hidden]`. Hugging Face scales the product (not q), so this does the same to
-/// stay bit-close. In wasm, each head is read in place (a column stripe of `q` and `k`).
+/// keys `[seq, hidden]`, each head then passed to `then`. Hugging Face scales the product (not
+/// q), so this does the same to stay bit-close. In wasm, each head is read in place (a column
+/// stripe of `q` and `k`), the heads split over the threads.
 #[cfg(target_arch = "wasm32")]
-fn scores(q: &[f32], k: &[f32], n: usize, cfg: &Config, out: &mut [f32]) -> Result<()> {
+fn scores(
+    q: &[f32],
+    k: &[f32],
+    n: usize,
+    cfg: &Config,
+    out: &mut [f32],
+    then: impl Fn(&mut [f32]) -> Result<()> + Sync + Send,
+) -> Result<()> {
     let (h, d) = (cfg.hidden_size, cfg.head_dim());
     let scale = (1.0 / (d as f64).sqrt()) as f32;
-    for (head, p) in out
-        .chunks_exact_mut(n * n)
-        .enumerate()
-        .take(cfg.num_attention_heads)
-    {
+    let work = cfg.num_attention_heads * n * n * d;
+    kernels::parallel::planes(out, n * n, cfg.num_attention_heads, work, |head, p| {
         let (q, k) = (
             Mat::columns(q, n, head * d, d, h),
             Mat::columns(k, n, head * d, d, h),
         );
         kernels::matmul_t(q, k, p, n, |_, _, s| s * scale)?;
-    }
-    Ok(())
+        then(p)
+    })
 }
 
 /// The attention's output `[seq, hidden]` into `ctx`: each head's probabilities times its
@@ -434,14 +461,21 @@ fn context(
 ) -> Result<()> {
     let (h, d) = (cfg.hidden_size, cfg.head_dim());
     kernels::transpose(v, n, h, vt)?;
-    for (head, p) in probs
-        .chunks_exact(n * n)
-        .enumerate()
-        .take(cfg.num_attention_heads)
-    {
+    let vt = &*vt;
+    // Head `head`'s output, `[seq, d]` with rows `ldo` apart.
+    let one = |head: usize, out: &mut [f32], ldo: usize| {
+        let p = probs
+            .get(head * n * n..(head + 1) * n * n)
+            .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
         let vt = Mat::new(vt.get(head * d * n..).unwrap_or(&[]), d, n);
-        let out = ctx.get_mut(head * d..).unwrap_or(&mut []);
-        kernels::matmul_t(Mat::new(p, n, n), vt, out, h, |_, _, s| s)?;
+        kernels::matmul_t(Mat::new(p, n, n), vt, out, ldo, |_, _, s| s)
+    };
+    let heads = cfg.num_attention_heads;
+    if kernels::parallel::worth_splitting(heads * n * n * d) {
+        return kernels::parallel::head_columns(ctx, n, h, heads, d, |head, block| one(head, block, d));
+    }
+    for head in 0..heads {
+        one(head, ctx.get_mut(head * d..).unwrap_or(&mut []), h)?;
     }
     Ok(())
 }
@@ -471,10 +505,19 @@ fn copy_out(t: &Tensor, out: &mut [f32]) -> Result<()> {
 
 /// Native [`scores`]: candle's batched matmul over heads (AVX2/AVX-512 kernels).
 #[cfg(not(target_arch = "wasm32"))]
-fn scores(q: &[f32], k: &[f32], n: usize, cfg: &Config, out: &mut [f32]) -> Result<()> {
+fn scores(
+    q: &[f32],
+    k: &[f32],
+    n: usize,
+    cfg: &Config,
+    out: &mut [f32],
+    then: impl Fn(&mut [f32]) -> Result<()> + Sync + Send,
+) -> Result<()> {
     let (q, k) = (split_heads(q, n, cfg)?, split_heads(k, n, cfg)?);
     let scores = (q.matmul(&k.t()?)? * (1.0 / (cfg.head_dim() as f64).sqrt()))?;
-    copy_out(&scores, out)
+    copy_out(&scores, out)?;
+    let work = cfg.num_attention_heads * n * n * cfg.head_dim();
+    kernels::parallel::planes(out, n * n, cfg.num_attention_heads, work, |_, p| then(p))
 }
 
 /// Native [`context`], with candle's batched matmul.
@@ -519,13 +562,18 @@ fn gelu(x: &mut [f32]) {
     }
 }
 
-fn activate(x: &mut [f32], act: Activation) {
-    match act {
-        Activation::Gelu => gelu(x),
-        Activation::GeluTanh => kernels::gelu_tanh(x),
-        Activation::Relu => kernels::relu(x),
-        Activation::Silu => kernels::silu(x),
-    }
+/// The activation in place, element-wise, the elements split over the threads (pieces of whole
+/// 4-lane chunks, so each value takes the path it takes on one thread).
+fn activate(x: &mut [f32], act: Activation) -> Result<()> {
+    kernels::parallel::rows(x, 4, |x| {
+        match act {
+            Activation::Gelu => gelu(x),
+            Activation::GeluTanh => kernels::gelu_tanh(x),
+            Activation::Relu => kernels::relu(x),
+            Activation::Silu => kernels::silu(x),
+        }
+        Ok(())
+    })
 }
 
 /// What one forward pass yields.
@@ -771,9 +819,15 @@ impl Encoder {
     }
 
     /// The one forward pass behind [`Self::forward`], [`Self::attention`] and
-    /// [`Self::queries_keys`]. Copies queries and keys out only when the plan asks for them,
-    /// and writes each layer's probabilities straight into the attention it returns.
+    /// [`Self::queries_keys`], on a thread of the kernels' pool when there is one.
     fn pass(&self, ids: &[u32], type_ids: &[u32], plan: Plan) -> Result<Pass> {
+        kernels::parallel::on_pool(|| self.pass_here(ids, type_ids, plan))
+    }
+
+    /// [`Self::pass`] on the calling thread. Copies queries and keys out only when the plan
+    /// asks for them, and writes each layer's probabilities straight into the attention it
+    /// returns.
+    fn pass_here(&self, ids: &[u32], type_ids: &[u32], plan: Plan) -> Result<Pass> {
         let n = ids.len();
         let zeros;
         let type_ids = if self.cfg.family.uses_segment_ids() {

@@ -220,10 +220,12 @@ pub fn App() -> impl IntoView {
         <footer>
             "Runs entirely in this browser tab (Rust + WebAssembly, candle). Models from "
             {move || source.get().hub}
-            ". Engine: "
-            <span data-testid="engine-variant" data-variant=move || super::engine_variant::current().name()>
-                {move || super::engine_variant::current().label()}
-            </span>
+            // Which engine worker runs: threads where the page is cross-origin isolated, relaxed
+            // SIMD where the browser has it (src/ui/engine.rs).
+            {move || session.engine.get().map(|e| view! {
+                ". Engine: "
+                <span class="engine" data-testid="engine" data-variant=e.name() data-threads=e.threads().to_string()>{e.describe()}</span>
+            })}
         </footer>
     }
     .into_any()

@@ -3,7 +3,7 @@
 use js_sys::{Array, Float32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, Worker};
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::protocol::{Request, Response};
 
@@ -15,14 +15,23 @@ pub struct EngineClient {
 }
 
 impl EngineClient {
-    /// Starts the worker at `url` (trunk's loader shim). `on_message` gets each response and,
+    /// Starts the worker at `url` (trunk's loader shim, or with `module` the threaded engine's
+    /// ES-module loader). `on_message` gets each response and,
     /// for slices, the transferred matrix, for exports the file's bytes; `on_crash` gets a message if the worker dies.
     pub fn spawn(
         url: &str,
+        module: bool,
         mut on_message: impl FnMut(Response, Option<Vec<f32>>, Option<Uint8Array>) + 'static,
         mut on_crash: impl FnMut(String) + 'static,
     ) -> Result<Self, String> {
-        let worker = Worker::new(url).map_err(|e| format!("cannot start the engine worker: {e:?}"))?;
+        let worker = if module {
+            let options = WorkerOptions::new();
+            options.set_type(WorkerType::Module);
+            Worker::new_with_options(url, &options)
+        } else {
+            Worker::new(url)
+        }
+        .map_err(|e| format!("cannot start the engine worker: {e:?}"))?;
         let on_msg = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             let Ok(parts) = ev.data().dyn_into::<Array>() else { return };
             let Some(json) = parts.get(0).as_string() else { return };

@@ -119,7 +119,9 @@ pub fn EmbedPage(
         <div class="embed" data-testid="embed">
             <div class="embed-bar">
                 <strong class="embed-model" data-testid="embed-model">{title}</strong>
-                <span class="embed-status" data-testid="status" data-state=state>{status}</span>
+                <span class="embed-status" data-testid="status" data-state=state
+                    data-threads=move || session.engine.get().map(|e| e.threads().to_string())
+                    title=move || session.engine.get().map(|e| e.describe())>{status}</span>
                 <a class="embed-open" data-testid="embed-open" target="_blank" rel="noopener" href=move || full_url.get()>"Open in attention-viz ↗"</a>
             </div>
             <Show when=move || load.with(|l| *l == LoadState::Idle || *l == LoadState::Cancelled)>

@@ -4,7 +4,7 @@
 //! multiply-add on CPUs with FMA). A browser without relaxed SIMD refuses the second module
 //! outright, so the page asks first: `WebAssembly.validate` on [`PROBE`], a tiny module that
 //! uses that very instruction. If the relaxed worker still does not start, the session falls
-//! back to the plain one ([`fall_back`]).
+//! back to the plain one ([`super::engine::EngineChoice::without`]).
 
 /// A whole wasm module (37 bytes) with one function `(v128, v128, v128) -> v128` whose body is
 /// `f32x4.relaxed_madd` of its three parameters: valid exactly where relaxed SIMD is.
@@ -34,7 +34,7 @@ impl Variant {
         }
     }
 
-    /// What the footer says (`data-testid="engine-variant"`).
+    /// What the footer says.
     pub fn label(self) -> &'static str {
         match self {
             Variant::Relaxed => "wasm simd128 + relaxed FMA",
@@ -42,7 +42,7 @@ impl Variant {
         }
     }
 
-    /// The label's `data-variant`, for the tests.
+    /// The footer's `data-variant`, for the tests.
     pub fn name(self) -> &'static str {
         match self {
             Variant::Relaxed => "relaxed",
@@ -51,51 +51,11 @@ impl Variant {
     }
 }
 
+/// Whether this browser validates relaxed SIMD ([`PROBE`]).
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
-pub use page::{current, fall_back, worker_url};
-
-#[cfg(all(target_arch = "wasm32", feature = "page"))]
-mod page {
-    use super::{Variant, PROBE};
-    use leptos::prelude::*;
-
-    thread_local! {
-        /// Probed once, at the first worker start; a signal so that the footer follows a fall-back.
-        static CURRENT: ArcRwSignal<Variant> = ArcRwSignal::new(probe());
-    }
-
-    fn probe() -> Variant {
-        let bytes = js_sys::Uint8Array::from(&PROBE[..]);
-        match js_sys::WebAssembly::validate(&bytes) {
-            Ok(true) => Variant::Relaxed,
-            _ => Variant::Plain,
-        }
-    }
-
-    /// The engine the page runs (reactive).
-    pub fn current() -> Variant {
-        CURRENT.with(|v| v.get())
-    }
-
-    /// The loader of the worker to start now.
-    pub fn worker_url() -> &'static str {
-        CURRENT.with(|v| v.get_untracked()).loader()
-    }
-
-    /// After a worker failed to start: switch to the plain engine if that was the relaxed one.
-    /// Returns whether it switched (then the caller starts a worker again).
-    pub fn fall_back() -> bool {
-        CURRENT.with(|v| {
-            let relaxed = v.get_untracked() == Variant::Relaxed;
-            if relaxed {
-                web_sys::console::warn_1(
-                    &"the relaxed-SIMD engine did not start; starting the simd128 one".into(),
-                );
-                v.set(Variant::Plain);
-            }
-            relaxed
-        })
-    }
+pub fn relaxed_simd_validates() -> bool {
+    let bytes = js_sys::Uint8Array::from(&PROBE[..]);
+    matches!(js_sys::WebAssembly::validate(&bytes), Ok(true))
 }
 
 #[cfg(test)]

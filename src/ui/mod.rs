@@ -3,6 +3,7 @@
 //! page (feature `page`).
 
 pub mod compare_state;
+pub mod engine;
 pub mod engine_variant;
 pub mod link;
 pub mod local_files;
@@ -31,6 +32,8 @@ mod head_view_draw;
 mod heatmap;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod heatmap_draw;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+mod isolation;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]
 mod model_picker;
 #[cfg(all(target_arch = "wasm32", feature = "page"))]

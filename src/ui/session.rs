@@ -11,6 +11,8 @@ use leptos::prelude::*;
 
 use super::client::EngineClient;
 use super::compare_session::CompareSession;
+use super::engine::{EngineChoice, EngineKind};
+use super::engine_variant::Variant;
 use super::link::Link;
 use super::selection::Selection;
 use super::slices::{RunQueue, SliceCache, SliceData, SliceKey};
@@ -53,6 +55,12 @@ pub struct Session {
     /// The model that was ready when the current load began, while the worker may still hold
     /// it ([`Response::Restored`] brings it back).
     previous: StoredValue<Option<(ModelSource, ModelInfo)>>,
+    /// The engine that answered WorkerReady (the footer names it).
+    pub engine: RwSignal<Option<EngineKind>>,
+    /// The engine being started, and what this page may still start (read from the browser at
+    /// the first start; each engine that fails to start is ruled out for the page's lifetime).
+    starting: StoredValue<EngineKind>,
+    choice: StoredValue<Option<EngineChoice>>,
     /// Notes about the current load that are not failures (a resumed download, a broken cached
     /// file fetched again, a full storage), oldest first.
     pub notes: RwSignal<Vec<String>>,
@@ -143,6 +151,9 @@ impl Session {
             crashed: RwSignal::new(false),
             load_failure: RwSignal::new(None),
             previous: StoredValue::new(None),
+            engine: RwSignal::new(None),
+            starting: StoredValue::new(EngineKind::Single(Variant::Plain)),
+            choice: StoredValue::new(None),
             notes: RwSignal::new(Vec::new()),
             storage: RwSignal::new(None),
             storage_wanted: StoredValue::new(false),
@@ -173,15 +184,22 @@ impl Session {
         crate::net::timing::mark("page-start");
         s.spawn_worker();
         super::storage::register_service_worker(s.shell);
+        super::isolation::reload_once_for_threads(s.load);
         s
     }
 
     fn spawn_worker(self) {
         self.worker_ready.set_value(false);
+        self.engine.set(None);
         // Dropping the old client terminates its worker.
         self.client.set_value(None);
-        match EngineClient::spawn(super::engine_variant::worker_url(), move |resp, data, bytes| self.on_message(resp, data, bytes), move |m| self.on_crash(m)) {
+        let choice = self.choice.get_value().unwrap_or_else(super::isolation::choose);
+        self.choice.set_value(Some(choice));
+        let kind = choice.kind();
+        self.starting.set_value(kind);
+        match EngineClient::spawn(&kind.worker_url(), kind.is_module(), move |resp, data, bytes| self.on_message(resp, data, bytes), move |m| self.on_crash(m)) {
             Ok(c) => self.client.set_value(Some(c)),
+            Err(e) if kind.is_module() => return self.on_crash(e),
             Err(e) => self.load.set(LoadState::Failed(e)),
         }
         // A worker whose wasm fails to load rejects a promise inside the worker: no error event
@@ -365,6 +383,7 @@ impl Session {
             Response::WorkerReady => {
                 crate::net::timing::mark("page-worker-ready");
                 self.worker_ready.set_value(true);
+                self.engine.set(Some(self.starting.get_value()));
                 // A first visit waits for a click, unless the model is already stored here.
                 if self.load.get_untracked() == LoadState::Idle
                     && self.trusted_host.get_value()
@@ -607,9 +626,16 @@ impl Session {
 
     fn on_crash(self, message: String) {
         if !self.worker_ready.get_value() {
-            // The relaxed-SIMD engine did not start: start the plain one (after this handler,
-            // which belongs to the worker being replaced).
-            if super::engine_variant::fall_back() {
+            // The engine did not start. The threaded one may lack shared memory after all or be
+            // refused nested workers; the relaxed one may meet a browser that validates relaxed
+            // SIMD but fails it elsewhere. Rule it out and start the next one, after this
+            // handler, which belongs to the worker being replaced.
+            let failed = self.starting.get_value();
+            if let Some(next) = self.choice.get_value().and_then(|c| c.without(failed)) {
+                web_sys::console::warn_1(
+                    &format!("attention-viz: the engine ({}) did not start ({message}); starting {}", failed.describe(), next.kind().describe()).into(),
+                );
+                self.choice.set_value(Some(next));
                 set_timeout(move || self.spawn_worker(), std::time::Duration::ZERO);
                 return;
             }

@@ -1,4 +1,4 @@
-// Which engine the page runs (src/ui/engine_variant.rs): the relaxed-SIMD worker where
+// Which single-threaded engine the page runs (src/ui/engine_variant.rs, src/ui/engine.rs): the relaxed-SIMD worker where
 // `WebAssembly.validate` accepts the page's probe (Chromium ships relaxed SIMD), else the plain
 // simd128 one; both give PyTorch's attention.
 //
@@ -31,7 +31,7 @@ import {
 import { loadGolden } from './golden.mjs';
 import { startServer } from './static-server.mjs';
 
-const VARIANT = '[data-testid="engine-variant"]';
+const VARIANT = '[data-testid="engine"]';
 const WEIGHT_TOLERANCE = 2e-5;
 
 let server;
@@ -97,7 +97,7 @@ describe('engine variant (dist/ in headless Chromium)', () => {
     try {
       console.log(`# ${JSON.stringify(label)}; workers ${workers.join(', ')}`);
       assert.ok(probes >= 1, 'the page asked WebAssembly.validate');
-      assert.deepEqual(label, { variant: 'relaxed', text: 'wasm simd128 + relaxed FMA' });
+      assert.deepEqual(label, { variant: 'relaxed', text: 'wasm simd128 + relaxed FMA, 1 thread' });
       assert.deepEqual(workers, ['worker_relaxed_loader.js'], 'only the relaxed worker started');
       await checkAttention(page);
       assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
@@ -122,7 +122,7 @@ describe('engine variant (dist/ in headless Chromium)', () => {
     try {
       console.log(`# ${JSON.stringify(label)}; workers ${workers.join(', ')}`);
       assert.ok(probes >= 1, 'the page asked WebAssembly.validate');
-      assert.deepEqual(label, { variant: 'plain', text: 'wasm simd128' });
+      assert.deepEqual(label, { variant: 'plain', text: 'wasm simd128, 1 thread' });
       assert.deepEqual(workers, ['worker_loader.js'], 'only the plain worker started');
       await checkAttention(page);
       assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');

@@ -332,7 +332,10 @@ describe('downloads, the model cache and offline use', () => {
       console.log(`offline reload: ready in ${Date.now() - t0} ms`);
       const answered = since(mark, (e) => e.status !== null);
       assert.deepEqual(answered, [], `the server answered nothing:\n  ${describeLog(answered)}`);
-      assert.equal(page.workers().length, 1, 'the engine worker started');
+      // One engine worker (the multi-threaded one also starts its pool's workers: this reload
+      // came through the service worker, so the page is cross-origin isolated).
+      const engines = page.workers().filter((w) => /\/worker(_threads|_relaxed)?_loader\.js$/.test(new URL(w.url()).pathname));
+      assert.equal(engines.length, 1, `the engine worker started: ${page.workers().map((w) => w.url())}`);
       await checkAttention();
       checkNoErrors();
     } finally {
@@ -493,7 +496,8 @@ describe('downloads, the model cache and offline use', () => {
     assert.equal(await page.locator(S.error).count(), 0, 'a cancel is not an error');
 
     // A full storage: every put fails in this worker from now on.
-    const workers = page.workers();
+    // The engine worker (not the multi-threaded engine's pool workers, if it runs).
+    const workers = page.workers().filter((w) => /\/worker(_threads|_relaxed)?_loader\.js$/.test(new URL(w.url()).pathname));
     assert.equal(workers.length, 1);
     await workers[0].evaluate(() => {
       Cache.prototype.put = function put() {

@@ -11,6 +11,8 @@
 //! shapes say (they come from a checked config, so that would be a bug, not bad input).
 
 mod simd;
+// The same kernels split over threads (cargo feature `threads`; one thread without it).
+pub mod parallel;
 
 use simd::F4;
 
