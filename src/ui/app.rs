@@ -224,7 +224,8 @@ pub fn App() -> impl IntoView {
             // SIMD where the browser has it (src/ui/engine.rs).
             {move || session.engine.get().map(|e| view! {
                 ". Engine: "
-                <span class="engine" data-testid="engine" data-variant=e.name() data-threads=e.threads().to_string()>{e.describe()}</span>
+                <span class="engine" data-testid="engine" data-variant=e.name() data-threads=e.threads().to_string()
+                    data-prestarted=move || session.prestarted.get().to_string()>{e.describe()}</span>
             })}
         </footer>
     }

@@ -61,6 +61,8 @@ pub struct Session {
     /// the first start; each engine that fails to start is ruled out for the page's lifetime).
     starting: StoredValue<EngineKind>,
     choice: StoredValue<Option<EngineChoice>>,
+    /// The running worker is the one src/boot/boot.js started before the page loaded.
+    pub prestarted: RwSignal<bool>,
     /// Notes about the current load that are not failures (a resumed download, a broken cached
     /// file fetched again, a full storage), oldest first.
     pub notes: RwSignal<Vec<String>>,
@@ -154,6 +156,7 @@ impl Session {
             engine: RwSignal::new(None),
             starting: StoredValue::new(EngineKind::Single(Variant::Plain)),
             choice: StoredValue::new(None),
+            prestarted: RwSignal::new(false),
             notes: RwSignal::new(Vec::new()),
             storage: RwSignal::new(None),
             storage_wanted: StoredValue::new(false),
@@ -197,10 +200,29 @@ impl Session {
         self.choice.set_value(Some(choice));
         let kind = choice.kind();
         self.starting.set_value(kind);
-        match EngineClient::spawn(&kind.worker_url(), kind.is_module(), move |resp, data, bytes| self.on_message(resp, data, bytes), move |m| self.on_crash(m)) {
-            Ok(c) => self.client.set_value(Some(c)),
-            Err(e) if kind.is_module() => return self.on_crash(e),
-            Err(e) => self.load.set(LoadState::Failed(e)),
+        let url = kind.worker_url();
+        let on_message = move |resp, data, bytes| self.on_message(resp, data, bytes);
+        let on_crash = move |m| self.on_crash(m);
+        // The worker src/boot/boot.js started before the page loaded, when it is this one.
+        let prestarted = super::client::take_prestarted(&url);
+        self.prestarted.set(prestarted.is_some());
+        match prestarted {
+            Some((worker, early)) => {
+                self.client.set_value(Some(EngineClient::adopt(worker, &url, on_message, on_crash)));
+                // What it said before the page was here, once this call (which may be inside a
+                // handler) is over, and before any later message: a microtask.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let client = self.client.with_value(|c| c.as_ref().map(|c| c.handles()));
+                    if let Some(client) = client {
+                        EngineClient::replay(&client, &early);
+                    }
+                });
+            }
+            None => match EngineClient::spawn(&url, kind.is_module(), on_message, on_crash) {
+                Ok(c) => self.client.set_value(Some(c)),
+                Err(e) if kind.is_module() => return self.on_crash(e),
+                Err(e) => self.load.set(LoadState::Failed(e)),
+            },
         }
         // A worker whose wasm fails to load rejects a promise inside the worker: no error event
         // reaches the page. Without a "ready" in time, say so (Retry spawns a new one).

@@ -8,7 +8,9 @@
 // with `WebAssembly.validate` patched (before any page script) to refuse modules holding the
 // relaxed multiply-add (0xfd 0x85 0x02), as a browser without relaxed SIMD does. Each checks the
 // footer's engine label, which worker script the page started, and a few attention weights of
-// the default sentence against the golden fixture.
+// the default sentence against the golden fixture. The label's data-prestarted says the page
+// adopted the worker src/boot/boot.js started before the page loaded: boot.js chose the same
+// engine as the page (one worker in all, so none was stopped and replaced).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -79,7 +81,7 @@ async function open(prepare = async () => {}) {
   );
   const label = await page.evaluate((sel) => {
     const el = document.querySelector(sel);
-    return el && { variant: el.dataset.variant, text: el.textContent.trim() };
+    return el && { variant: el.dataset.variant, text: el.textContent.trim(), prestarted: el.dataset.prestarted };
   }, VARIANT);
   const workers = page.workers().map((w) => path.basename(new URL(w.url()).pathname));
   const probes = await page.evaluate(() => window.__e2eProbes);
@@ -97,7 +99,7 @@ describe('engine variant (dist/ in headless Chromium)', () => {
     try {
       console.log(`# ${JSON.stringify(label)}; workers ${workers.join(', ')}`);
       assert.ok(probes >= 1, 'the page asked WebAssembly.validate');
-      assert.deepEqual(label, { variant: 'relaxed', text: 'wasm simd128 + relaxed FMA, 1 thread' });
+      assert.deepEqual(label, { variant: 'relaxed', text: 'wasm simd128 + relaxed FMA, 1 thread', prestarted: 'true' });
       assert.deepEqual(workers, ['worker_relaxed_loader.js'], 'only the relaxed worker started');
       await checkAttention(page);
       assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
@@ -122,7 +124,7 @@ describe('engine variant (dist/ in headless Chromium)', () => {
     try {
       console.log(`# ${JSON.stringify(label)}; workers ${workers.join(', ')}`);
       assert.ok(probes >= 1, 'the page asked WebAssembly.validate');
-      assert.deepEqual(label, { variant: 'plain', text: 'wasm simd128, 1 thread' });
+      assert.deepEqual(label, { variant: 'plain', text: 'wasm simd128, 1 thread', prestarted: 'true' });
       assert.deepEqual(workers, ['worker_loader.js'], 'only the plain worker started');
       await checkAttention(page);
       assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
