@@ -83,7 +83,10 @@ if (!MANIFEST || MANIFEST.dev) {
           const digest = hex(await crypto.subtle.digest('SHA-256', body));
           // Another release was deployed meanwhile: do not save a mix; the next visit retries.
           if (digest !== sha256) throw new Error(`${url} does not belong to release ${MANIFEST.version}`);
-          await cache.put(url, response);
+          // Stored with the isolation headers, so that a hit is answered as the cache gives it:
+          // a Response rebuilt around its body at every fetch streams through this worker's
+          // thread (measured 36 ms slower to the first heatmap, median of paired visits).
+          await cache.put(url, isolate(new Response(body, response)));
         }
       })().catch(async (e) => {
         await caches.delete(CACHE);
@@ -120,7 +123,7 @@ if (!MANIFEST || MANIFEST.dev) {
       (async () => {
         const cache = await caches.open(CACHE);
         const hit = await cache.match(key);
-        return isolate(hit ?? (await fetch(request)));
+        return hit ?? isolate(await fetch(request));
       })(),
     );
   });
