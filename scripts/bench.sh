@@ -89,11 +89,11 @@ if want wasm; then
   : >"$OUT/wasm.txt"
   for features in "" "--features relaxed-simd"; do
     # shellcheck disable=SC2086 # $features is zero or two words
-    scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown $features --test wasm_bench --no-run >"$WASM_LOG" 2>&1 \
+    scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown --features page $features --test wasm_bench --no-run >"$WASM_LOG" 2>&1 \
       || { tail -n 40 "$WASM_LOG" >&2; exit 1; }
     quiet wasm
     # shellcheck disable=SC2086
-    if ! scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown $features --test wasm_bench -- --nocapture >"$WASM_LOG" 2>&1; then
+    if ! scripts/with-fixture-server.sh cargo test --release --target wasm32-unknown-unknown --features page $features --test wasm_bench -- --nocapture >"$WASM_LOG" 2>&1; then
       tail -n 40 "$WASM_LOG" >&2
       exit 1
     fi
