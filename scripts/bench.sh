@@ -4,7 +4,8 @@
 # Usage: scripts/bench.sh [PART ...]     (default: all parts, in this order)
 #   native  attention-bench (release, 11 runs; 5 at 512 tokens) on all-MiniLM-L6-v2 and a
 #           bert-base-shaped model with seeded random weights (written to .cache/bench/bert-base-random
-#           for the others), then one core's FMA peak (scripts/bench_peak.rs, the native bound);
+#           for the others), then one core's FMA peak (scripts/bench_peak.rs, the native bound),
+#           then the same runs on one thread (RAYON_NUM_THREADS=1);
 #   wasm    our engine in headless Chromium, both builds the site ships: wasm32+simd128, then with
 #           relaxed SIMD (--features relaxed-simd): tests/wasm_bench.rs on the same files over HTTP
 #           (its BENCH / SPREAD lines, and the PEAK / KERNEL lines of the bounds);
@@ -77,6 +78,10 @@ if want native; then
   # The bound of the native figures: compiled apart for this CPU (the crate targets baseline x86-64).
   rustc -C opt-level=3 -C target-cpu=native -o "$OUT/bench_peak" scripts/bench_peak.rs
   "$OUT/bench_peak" | tee -a "$OUT/native.txt"
+  # The same on one thread (candle sizes its matmul pool from RAYON_NUM_THREADS), against
+  # PyTorch's one thread: the native target.
+  quiet native
+  RAYON_NUM_THREADS=1 "${CARGO_TARGET_DIR:-target}/release/attention-bench" --repeat "$RUNS" --write-random "$RANDOM_DIR" | tee "$OUT/native1.txt"
 fi
 [[ -f "$RANDOM_DIR/model.safetensors" ]] || cargo run --quiet --release --bin attention-bench -- --repeat 1 --write-random "$RANDOM_DIR" >/dev/null
 
@@ -156,8 +161,8 @@ if want table; then
   for f in "$OUT/threads.jsonl" "$OUT/ort.jsonl" "$OUT/torch.jsonl"; do
     if [[ -f $f ]]; then jsonl+=(--jsonl "$f"); fi
   done
-  node scripts/bench_table.mjs --native "$OUT/native.txt" --wasm "$OUT/wasm.txt" "${jsonl[@]}" | tee "$OUT/table.txt"
-  node scripts/bench_table.mjs --markdown --native "$OUT/native.txt" --wasm "$OUT/wasm.txt" "${jsonl[@]}" >"$OUT/table.md"
+  node scripts/bench_table.mjs --native "$OUT/native.txt" --native1 "$OUT/native1.txt" --wasm "$OUT/wasm.txt" "${jsonl[@]}" | tee "$OUT/table.txt"
+  node scripts/bench_table.mjs --markdown --native "$OUT/native.txt" --native1 "$OUT/native1.txt" --wasm "$OUT/wasm.txt" "${jsonl[@]}" >"$OUT/table.md"
 fi
 
 if want site || want first || want views || want memory || want variants; then

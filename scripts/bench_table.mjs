@@ -6,6 +6,7 @@
 //   --native  attention-bench's output: a header `model | MB | load | fwd 16 | fwd 32 | ...` and a
 //             row per model (medians, ms); `on N threads` in its first line, and scripts/bench.sh's
 //             `PEAK native FMA: X GFLOP/s per core` (scripts/bench_peak.rs) when present;
+//   --native1 the same, on one thread (RAYON_NUM_THREADS=1): the column `native ours 1t`;
 //   --wasm    tests/wasm_bench.rs's lines with their `BENCH ` / `SPREAD ` / `PEAK ` / `KERNEL `
 //             prefixes, one set per build: `BENCH label | MB | load | t16 | t32 | t128 [| t512]`
 //             (medians; a `BENCH` header with `fwd N` cells or a `median of N runs` phrase is read
@@ -41,6 +42,7 @@ function parseArgs(argv) {
     const a = argv[i];
     const next = () => argv[++i];
     if (a === '--native') o.native = next();
+    else if (a === '--native1') o.native1 = next();
     else if (a === '--wasm') o.wasm = next();
     else if (a === '--jsonl') o.jsonl.push(next());
     else if (a === '--markdown') o.markdown = true;
@@ -77,16 +79,16 @@ function put(model, engine, n, v) {
   table.set(`${model}|${engine}|${n}`, { ...(table.get(`${model}|${engine}|${n}`) ?? {}), ...v });
 }
 
-function readNative(file) {
+function readNative(file, engine = 'native') {
   if (!file || !fs.existsSync(file)) return;
   let lengths = null;
   let runs = null;
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
     if (/median of (\d+)/.test(line)) runs = line.trim();
-    if (/on (\d+) threads?/.test(line)) setPeak('native', { threads: Number(/on (\d+) threads?/.exec(line)[1]) });
+    if (/on (\d+) threads?/.test(line)) setPeak(engine, { threads: Number(/on (\d+) threads?/.exec(line)[1]) });
     const peak = /^PEAK native FMA\D*?([\d.]+) GFLOP\/s per core/.exec(line.trim());
-    if (peak) setPeak('native', { per: Number(peak[1]) });
+    if (peak) setPeak(engine, { per: Number(peak[1]) });
     if (cells.length < 4) continue;
     if (/^model$/i.test(cells[0])) {
       lengths = lengthsOf(cells.slice(3)) ?? DEFAULT_LENGTHS;
@@ -94,13 +96,13 @@ function readNative(file) {
     }
     if (!lengths) continue;
     const model = modelKey(cells[0]);
-    extra.push({ engine: 'native', model, kind: 'load', ms: numbers(cells[2])[0] });
+    extra.push({ engine, model, kind: 'load', ms: numbers(cells[2])[0] });
     cells.slice(3).forEach((c, k) => {
       const [median, min, max] = numbers(c);
-      if (median != null && lengths[k]) put(model, 'native', lengths[k], { median, min, max });
+      if (median != null && lengths[k]) put(model, engine, lengths[k], { median, min, max });
     });
   }
-  if (runs) notes.push(`native: ${runs}`);
+  if (runs) notes.push(`${engine}: ${runs}`);
 }
 
 function readWasm(file) {
@@ -159,6 +161,7 @@ function readJsonl(file) {
 
 const opts = parseArgs(process.argv.slice(2));
 readNative(opts.native);
+readNative(opts.native1, 'native-1t');
 readWasm(opts.wasm);
 for (const f of opts.jsonl) readJsonl(f);
 
@@ -179,6 +182,7 @@ const ENGINES = [
   ['torch-1t', 'torch 1t'],
   [torchAll ?? `torch-${os.cpus().length}t`, `torch ${torchAll ? /\d+/.exec(torchAll)[0] : os.cpus().length}t`],
   ['native', 'native ours'],
+  ...(engineNames.includes('native-1t') ? [['native-1t', 'native ours 1t']] : []),
 ];
 // PyTorch with all threads: the entry after PyTorch 1 thread.
 const PT_ALL = ENGINES[ENGINES.findIndex(([e]) => e === 'torch-1t') + 1];
@@ -192,6 +196,7 @@ const RATIOS = [
   ['wasm', PT_ALL[0], `wasm÷pt${/\d+/.exec(PT_ALL[1])[0]}`],
   ['native', 'torch-1t', 'nat÷pt1'],
   ['native', PT_ALL[0], `nat÷pt${/\d+/.exec(PT_ALL[1])[0]}`],
+  ...(engineNames.includes('native-1t') ? [['native-1t', 'torch-1t', 'nat1t÷pt1']] : []),
 ];
 const models = [...new Set([...table.keys()].map((k) => k.split('|')[0]))];
 const lengthsFor = (m) => [...new Set([...table.keys()].filter((k) => k.startsWith(m + '|')).map((k) => Number(k.split('|')[2])))].sort((a, b) => a - b);
@@ -220,7 +225,9 @@ const bounds = [];
 /** An engine's compute peak (GFLOP/s): native = one core's FMA peak × the threads candle uses. */
 const peakOf = (e) => {
   const p = peaks.get(e);
-  if (e === 'native') return p?.per ? p.per * (p.threads ?? 1) : null;
+  // The one-thread run has no PEAK line of its own: the per-core peak is the same.
+  const per = p?.per ?? (e.startsWith('native') ? peaks.get('native')?.per : null);
+  if (e.startsWith('native')) return per ? per * (p?.threads ?? 1) : null;
   return p?.gflops ?? null;
 };
 /** Read bandwidth: measured in the browser on one core (the native row borrows it). */
@@ -255,7 +262,7 @@ for (const m of models) {
           return v ? (bertFlops(CONFIGS[m], n) / (v * 1e6)).toFixed(1) : '-';
         }),
       ]);
-      for (const e of ['wasm', 'wasm-relaxed', 'native']) {
+      for (const e of ['wasm', 'wasm-relaxed', 'native', 'native-1t']) {
         const v = get(m, e, n)?.median;
         if (!v) continue;
         const flops = attentionFlops(CONFIGS[m], n);
@@ -296,12 +303,13 @@ const peakNote = [
   ['wasm', 'ours wasm'],
   ['wasm-relaxed', 'ours wasm relaxed'],
   ['native', 'native ours'],
+  ['native-1t', 'native ours 1t'],
 ]
   .filter(([e]) => peakOf(e))
   .map(([e, label]) => {
     const p = peaks.get(e);
-    return e === 'native'
-      ? `${label} ${fmt(peakOf(e))} (FMA ${fmt(p.per)} per core × ${p.threads ?? 1} threads)`
+    return e.startsWith('native')
+      ? `${label} ${fmt(peakOf(e))} (FMA ${fmt(peaks.get('native')?.per)} per core × ${p?.threads ?? 1} threads)`
       : `${label} ${fmt(peakOf(e))} (${p.what})`;
   });
 print(
