@@ -405,6 +405,23 @@ describe('encoder families on one page (dist/ in headless Chromium)', () => {
   });
 });
 
+/**
+ * Marks each tab of `context` as having reloaded for cross-origin isolation already (the
+ * page's own once-per-tab flag, src/ui/isolation.rs). These tests visit bare URLs of a fresh
+ * profile and wait idle on them: when the service worker, still installing from the visit
+ * before, takes control, an idle page reloads once into isolation (tests/e2e/threads.test.mjs
+ * checks that), which would cut a check in the middle.
+ */
+function noIsolationReload(context) {
+  return context.addInitScript(() => {
+    try {
+      sessionStorage.setItem('attention-viz-isolation-reload', '1');
+    } catch {
+      // no sessionStorage: the page does not reload either
+    }
+  });
+}
+
 describe('a first visit loads the default model at once only when it is stored', () => {
   const BANK = loadGolden('bank', path.join(FIXTURES_DIR, 'bert'));
 
@@ -437,6 +454,7 @@ describe('a first visit loads the default model at once only when it is stored',
   test('stored default model: a visit without model= loads it from the cache, asking the hub nothing', { timeout: 60_000 }, async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
     try {
+      await noIsolationReload(context);
       await traceWorkerProtocol(context);
       await recordAttributes(context, [['startCard', SEL.startCard, 'data-testid']]);
       const page = await context.newPage();
@@ -518,6 +536,7 @@ describe('a first visit loads the default model at once only when it is stored',
   test('empty cache: a visit without model= shows the start card and requests no model file', { timeout: 60_000 }, async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
     try {
+      await noIsolationReload(context);
       await traceWorkerProtocol(context);
       const page = await context.newPage();
       const watcher = watchErrors(page, (m) => !isNetworkNoise(m));
