@@ -370,3 +370,20 @@ export function readTrace(page, since = 0) {
 export function pageNow(page) {
   return page.evaluate(() => performance.now());
 }
+
+/**
+ * Marks each tab of `context` as having reloaded for cross-origin isolation already (the
+ * page's own once-per-tab flag, src/ui/isolation.rs), for tests that visit bare URLs of a
+ * fresh profile and wait idle on them: when the service worker, installing from that visit or
+ * the one before, takes control, an idle page reloads once into isolation
+ * (tests/e2e/threads.test.mjs checks that), which would cut a check in the middle.
+ */
+export function noIsolationReload(context) {
+  return context.addInitScript(() => {
+    try {
+      sessionStorage.setItem('attention-viz-isolation-reload', '1');
+    } catch {
+      // no sessionStorage: the page does not reload either
+    }
+  });
+}

@@ -35,6 +35,7 @@ import {
   isNetworkNoise,
   launchBrowser,
   newPage,
+  noIsolationReload,
   orFail,
   readTimeline,
   readTrace,
@@ -404,23 +405,6 @@ describe('encoder families on one page (dist/ in headless Chromium)', () => {
     });
   });
 });
-
-/**
- * Marks each tab of `context` as having reloaded for cross-origin isolation already (the
- * page's own once-per-tab flag, src/ui/isolation.rs). These tests visit bare URLs of a fresh
- * profile and wait idle on them: when the service worker, still installing from the visit
- * before, takes control, an idle page reloads once into isolation (tests/e2e/threads.test.mjs
- * checks that), which would cut a check in the middle.
- */
-function noIsolationReload(context) {
-  return context.addInitScript(() => {
-    try {
-      sessionStorage.setItem('attention-viz-isolation-reload', '1');
-    } catch {
-      // no sessionStorage: the page does not reload either
-    }
-  });
-}
 
 describe('a first visit loads the default model at once only when it is stored', () => {
   const BANK = loadGolden('bank', path.join(FIXTURES_DIR, 'bert'));

@@ -31,6 +31,7 @@ import {
   isNetworkNoise,
   launchBrowser,
   newPage,
+  noIsolationReload,
   orFail,
   readTrace,
   traceWorkerProtocol,
@@ -225,6 +226,7 @@ function checkNoErrors(watcher, where) {
 describe('model sources (dist/ in headless Chromium)', () => {
   test('first visit without model=: a start card, the catalogue with sizes, nothing downloaded before a click', { timeout: 60_000 }, async () => {
     const { context, page } = await newPage(browser);
+    await noIsolationReload(context);
     await traceWorkerProtocol(context);
     context.on('request', (r) => browserRequests.push({ n: browserRequests.length, url: r.url(), method: r.method() }));
     const watcher = watchErrors(page, (t) => !isNetworkNoise(t));
