@@ -387,3 +387,19 @@ export function noIsolationReload(context) {
     }
   });
 }
+
+/**
+ * Makes every page of `context` behave as a browser without relaxed SIMD: `WebAssembly.validate`
+ * refuses modules holding f32x4.relaxed_madd (0xfd 0x85 0x02), as such a browser does, so the
+ * page's probe (src/ui/engine_variant.rs) fails and it starts the plain simd128 worker.
+ */
+export function refuseRelaxedSimd(context) {
+  return context.addInitScript(() => {
+    const validate = WebAssembly.validate;
+    WebAssembly.validate = function (bytes, ...rest) {
+      const b = new Uint8Array(ArrayBuffer.isView(bytes) ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes);
+      for (let k = 0; k + 2 < b.length; k++) if (b[k] === 0xfd && b[k + 1] === 0x85 && b[k + 2] === 0x02) return false;
+      return validate.call(this, bytes, ...rest);
+    };
+  });
+}

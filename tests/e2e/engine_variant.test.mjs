@@ -29,6 +29,7 @@ import {
   waitReady,
   watchErrors,
   checkGoldenCells,
+  refuseRelaxedSimd,
 } from './browser.mjs';
 import { loadGolden } from './golden.mjs';
 import { startServer } from './static-server.mjs';
@@ -110,17 +111,7 @@ describe('engine variant (dist/ in headless Chromium)', () => {
   });
 
   test('where validate refuses the probe: the plain simd128 worker, with the golden attention', { timeout: 240_000 }, async () => {
-    const refuse = (context) =>
-      context.addInitScript(() => {
-        // A browser without relaxed SIMD: modules using f32x4.relaxed_madd (0xfd 0x85 0x02) are invalid.
-        const validate = WebAssembly.validate;
-        WebAssembly.validate = function (bytes, ...rest) {
-          const b = new Uint8Array(ArrayBuffer.isView(bytes) ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes);
-          for (let k = 0; k + 2 < b.length; k++) if (b[k] === 0xfd && b[k + 1] === 0x85 && b[k + 2] === 0x02) return false;
-          return validate.call(this, bytes, ...rest);
-        };
-      });
-    const { context, page, watcher, label, workers, probes } = await open(refuse);
+    const { context, page, watcher, label, workers, probes } = await open(refuseRelaxedSimd);
     try {
       console.log(`# ${JSON.stringify(label)}; workers ${workers.join(', ')}`);
       assert.ok(probes >= 1, 'the page asked WebAssembly.validate');

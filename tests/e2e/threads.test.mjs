@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import { DIST, MODEL, MODELS, READY_TIMEOUT, SEL, checkPrerequisites, isNetworkNoise, launchBrowser, newPage, orFail, waitReady, watchErrors } from './browser.mjs';
+import { DIST, MODEL, MODELS, READY_TIMEOUT, SEL, checkPrerequisites, isNetworkNoise, launchBrowser, newPage, orFail, refuseRelaxedSimd, waitReady, watchErrors } from './browser.mjs';
 import { loadGolden } from './golden.mjs';
 import { startServer } from './static-server.mjs';
 
@@ -190,14 +190,7 @@ describe('multi-threaded engine (dist/ in headless Chromium)', () => {
     // The plain simd128 worker, the one built like the threaded engine: where the browser has
     // relaxed SIMD the page would run the relaxed worker, whose fused multiply-adds round
     // differently (tests/e2e/engine_variant.test.mjs checks it against PyTorch instead).
-    await context.addInitScript(() => {
-      const validate = WebAssembly.validate;
-      WebAssembly.validate = function (bytes, ...rest) {
-        const b = new Uint8Array(ArrayBuffer.isView(bytes) ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes);
-        for (let k = 0; k + 2 < b.length; k++) if (b[k] === 0xfd && b[k + 1] === 0x85 && b[k + 2] === 0x02) return false;
-        return validate.call(this, bytes, ...rest);
-      };
-    });
+    await refuseRelaxedSimd(context);
     const page = await context.newPage();
     const watcher = watchErrors(page, (m) => !isNetworkNoise(m));
     try {
