@@ -133,32 +133,25 @@ impl Linear {
             let x = x
                 .get(..rows * k)
                 .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
-            let y = Tensor::from_slice(x, (rows, k), &Device::Cpu)?
-                .matmul(&self.weight.tensor.t()?)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
+            let y = Tensor::from_slice(x, (rows, k), &Device::Cpu)?.matmul(&self.weight.tensor.t()?)?;
             let b = self.bias.read();
             let b = b.slice();
-            if y.len() != out.len() || b.len() != m || residual.is_some_and(|r| r.len() < out.len())
-            {
-                return Err(Error::Compute(
-                    "a linear layer has an unexpected shape".into(),
-                ));
-            }
-            let bias = |ij: usize| b[ij % m];
-            match residual {
-                None => out
-                    .iter_mut()
-                    .zip(&y)
-                    .enumerate()
-                    .for_each(|(ij, (o, v))| *o = v + bias(ij)),
-                Some(res) => out
-                    .iter_mut()
-                    .zip(&y)
-                    .zip(res)
-                    .enumerate()
-                    .for_each(|(ij, ((o, v), r))| *o = (v + bias(ij)) + r),
-            }
+            with_values(&y, |y| {
+                if y.len() != out.len() || b.len() != m || residual.is_some_and(|r| r.len() < out.len()) {
+                    return Err(Error::Compute("a linear layer has an unexpected shape".into()));
+                }
+                // Row by row, so that the bias is a slice the loop walks beside the row.
+                let rows = out.chunks_exact_mut(m).zip(y.chunks_exact(m));
+                match residual {
+                    None => rows.for_each(|(o, y)| {
+                        o.iter_mut().zip(y).zip(b).for_each(|((o, v), b)| *o = v + b)
+                    }),
+                    Some(res) => rows.zip(res.chunks_exact(m)).for_each(|((o, y), r)| {
+                        o.iter_mut().zip(y).zip(b).zip(r).for_each(|(((o, v), b), r)| *o = (v + b) + r)
+                    }),
+                }
+                Ok(())
+            })?;
             Ok(())
         }
     }
@@ -492,18 +485,27 @@ fn split_heads(x: &[f32], n: usize, cfg: &Config) -> Result<Tensor> {
         .contiguous()?)
 }
 
-/// Copies a tensor's values into `out`, which must have exactly as many.
+/// `f` on a tensor's values in place (read from its storage, not copied out): matrix products'
+/// results are contiguous f32 tensors, and copying them out (`to_vec1`) cost a pass over each
+/// and a fresh allocation, whose page faults natively were a visible share of a long input's run.
 #[cfg(not(target_arch = "wasm32"))]
-fn copy_out(t: &Tensor, out: &mut [f32]) -> Result<()> {
-    let v = t.flatten_all()?.to_vec1::<f32>()?;
-    let out = out
-        .get_mut(..v.len())
-        .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
-    out.copy_from_slice(&v);
-    Ok(())
+fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+    if !t.is_contiguous() {
+        return f(&t.flatten_all()?.to_vec1::<f32>()?);
+    }
+    let (storage, layout) = t.storage_and_layout();
+    let start = layout.start_offset();
+    match &*storage {
+        Storage::Cpu(CpuStorage::F32(v)) => match v.get(start..start + t.elem_count()) {
+            Some(v) => f(v),
+            None => Err(Error::Compute("a product has an unexpected size".into())),
+        },
+        _ => Err(Error::Compute("a product is not f32 on the CPU".into())),
+    }
 }
 
-/// Native [`scores`]: candle's batched matmul over heads (AVX2/AVX-512 kernels).
+/// Native [`scores`]: candle's batched matmul over heads (AVX2/AVX-512 kernels), scaled as it
+/// is copied into `out` (one pass, no second tensor for the scaled product).
 #[cfg(not(target_arch = "wasm32"))]
 fn scores(
     q: &[f32],
@@ -514,13 +516,22 @@ fn scores(
     then: impl Fn(&mut [f32]) -> Result<()> + Sync + Send,
 ) -> Result<()> {
     let (q, k) = (split_heads(q, n, cfg)?, split_heads(k, n, cfg)?);
-    let scores = (q.matmul(&k.t()?)? * (1.0 / (cfg.head_dim() as f64).sqrt()))?;
-    copy_out(&scores, out)?;
+    let products = q.matmul(&k.t()?)?;
+    // As Hugging Face: the product scaled, rounded once more (not q scaled beforehand).
+    let scale = (1.0 / (cfg.head_dim() as f64).sqrt()) as f32;
+    with_values(&products, |v| {
+        let out = out
+            .get_mut(..v.len())
+            .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
+        out.iter_mut().zip(v).for_each(|(o, v)| *o = v * scale);
+        Ok(())
+    })?;
     let work = cfg.num_attention_heads * n * n * cfg.head_dim();
     kernels::parallel::planes(out, n * n, cfg.num_attention_heads, work, |_, p| then(p))
 }
 
-/// Native [`context`], with candle's batched matmul.
+/// Native [`context`], with candle's batched matmul; each head's `[seq, head_dim]` result is
+/// copied straight into its columns of `ctx` (`[seq, hidden]`).
 #[cfg(not(target_arch = "wasm32"))]
 fn context(
     probs: &[f32],
@@ -530,17 +541,24 @@ fn context(
     _vt: &mut [f32],
     ctx: &mut [f32],
 ) -> Result<()> {
-    let heads = cfg.num_attention_heads;
+    let (heads, d, h) = (cfg.num_attention_heads, cfg.head_dim(), cfg.hidden_size);
     let probs = probs
         .get(..heads * n * n)
         .ok_or_else(|| Error::Compute("a buffer is too small".into()))?;
     let p = Tensor::from_slice(probs, (heads, n, n), &Device::Cpu)?;
-    copy_out(
-        &p.matmul(&split_heads(v, n, cfg)?)?
-            .transpose(0, 1)?
-            .contiguous()?,
-        ctx,
-    )
+    let per_head = p.matmul(&split_heads(v, n, cfg)?)?;
+    with_values(&per_head, |r| {
+        let small = || Error::Compute("a buffer is too small".into());
+        if r.len() != heads * n * d || d == 0 {
+            return Err(small());
+        }
+        for (i, head_rows) in r.chunks_exact(n * d).enumerate() {
+            for (t, row) in head_rows.chunks_exact(d).enumerate() {
+                ctx.get_mut(t * h + i * d..t * h + (i + 1) * d).ok_or_else(small)?.copy_from_slice(row);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Exact (erf) GELU. In wasm, [`kernels::gelu_erf`]: a vectorised rational erf within

@@ -316,14 +316,22 @@ pub fn layer_norm(x: &mut [f32], dim: usize, weight: &[f32], bias: &[f32], eps: 
     Ok(())
 }
 
+/// Added to a float of magnitude below 2^22, rounds it to the nearest integer `n` and leaves
+/// `n` in the sum's low mantissa bits: 1.5 · 2^23.
+const ROUNDER: f32 = 12_582_912.0;
+
 /// `e^x` to within 2 ulp for `x` in about `[-87, 88]` (below, a value near 2^-126; above,
 /// clamped): Cephes' `expf`, range reduction by `ln 2` and a degree-6 polynomial.
+///
+/// `n = round(x log2 e)` comes from adding and subtracting [`ROUNDER`] (Cephes takes
+/// `floor(x log2 e + 0.5)`, the same but at exact ties, where both remainders are within the
+/// polynomial's range), and `2^n` from that sum's bits: no float-to-integer conversion and no
+/// floor, which baseline x86-64 (SSE2) lacks, so that natively each lane was a libm call.
 #[inline(always)]
 fn exp4(x: F4) -> F4 {
     let x = x.max(F4::splat(-87.0)).min(F4::splat(88.0));
-    let n = x
-        .mul_add(F4::splat(std::f32::consts::LOG2_E), F4::splat(0.5))
-        .floor();
+    let t = x.mul_add(F4::splat(std::f32::consts::LOG2_E), F4::splat(ROUNDER));
+    let n = t.sub(F4::splat(ROUNDER));
     // ln 2 in two parts so that x - n ln 2 is exact.
     let r = x
         .sub(n.mul(F4::splat(0.693_359_4)))
@@ -335,7 +343,7 @@ fn exp4(x: F4) -> F4 {
     p = p.mul_add(r, F4::splat(1.666_666_5e-1));
     p = p.mul_add(r, F4::splat(0.5));
     let e = p.mul(r.mul(r)).add(r).add(F4::splat(1.0));
-    e.mul(n.exp2_int())
+    e.mul(t.exp2_rounded())
 }
 
 fn exp1(x: f32) -> f32 {

@@ -81,22 +81,16 @@ mod imp {
         pub fn max(self, o: Self) -> Self {
             Self(f32x4_pmax(self.0, o.0))
         }
-        #[inline(always)]
-        pub fn floor(self) -> Self {
-            Self(f32x4_floor(self.0))
-        }
         /// Per lane: `if self > o { a } else { b }`.
         #[inline(always)]
         pub fn gt_select(self, o: Self, a: Self, b: Self) -> Self {
             Self(v128_bitselect(a.0, b.0, f32x4_gt(self.0, o.0)))
         }
-        /// `2^self` for lanes holding integers in `-126..=127`.
+        /// `2^n` for lanes holding `n + ROUNDER` (`kernels::exp4`), `n` in `-126..=127`:
+        /// the sum's bits are `0x4B40_0000 + n`, 2^n's are `(n + 127) << 23`.
         #[inline(always)]
-        pub fn exp2_int(self) -> Self {
-            Self(i32x4_shl(
-                i32x4_add(i32x4_trunc_sat_f32x4(self.0), i32x4_splat(127)),
-                23,
-            ))
+        pub fn exp2_rounded(self) -> Self {
+            Self(i32x4_shl(i32x4_sub(self.0, i32x4_splat(0x4B40_0000 - 127)), 23))
         }
         #[inline(always)]
         pub fn hsum(self) -> f32 {
@@ -174,21 +168,16 @@ mod imp {
             Self(zip(self.0, o.0, |a, b| if a < b { b } else { a }))
         }
         #[inline(always)]
-        pub fn floor(self) -> Self {
-            Self(map(self.0, f32::floor))
-        }
-        #[inline(always)]
         pub fn gt_select(self, o: Self, a: Self, b: Self) -> Self {
             let (s, o, a, b) = (self.0, o.0, a.0, b.0);
             Self(std::array::from_fn(
                 |i| if s[i] > o[i] { a[i] } else { b[i] },
             ))
         }
+        /// See the wasm [`F4::exp2_rounded`].
         #[inline(always)]
-        pub fn exp2_int(self) -> Self {
-            Self(map(self.0, |n| {
-                f32::from_bits(((n as i32 + 127) as u32) << 23)
-            }))
+        pub fn exp2_rounded(self) -> Self {
+            Self(map(self.0, |t| f32::from_bits(t.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23)))
         }
         #[inline(always)]
         pub fn hsum(self) -> f32 {
