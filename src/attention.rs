@@ -47,6 +47,11 @@ impl Attention {
         &self.data
     }
 
+    /// The flat weights, given up (to be reused for another run's, [`crate::model::Engine::reuse`]).
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+
     /// One head's `seq × seq` matrix (row-major), or `None` when out of range.
     pub fn head(&self, layer: usize, head: usize) -> Option<&[f32]> {
         if layer >= self.shape.layers || head >= self.shape.heads {

@@ -116,7 +116,7 @@ proptest! {
     #![proptest_config(config(160))]
 
     #[test]
-    fn any_text_on_any_small_model_gives_stochastic_finite_attention(cfg in small(), a in text(), b in prop::option::of(text())) {
+    fn any_text_on_any_small_model_gives_stochastic_finite_attention(cfg in small(), a in text(), b in prop::option::of(text()), c in text()) {
         let config_json = cfg.json();
         let parsed = Config::from_json(config_json.as_bytes()).unwrap();
         let weights = random_bert_safetensors(&parsed, cfg.seed).unwrap();
@@ -137,6 +137,18 @@ proptest! {
         let qk = engine.queries_keys(&run.encoded, layer).unwrap();
         prop_assert_eq!((qk.heads, qk.seq, qk.head_dim), (cfg.heads, n, cfg.head_dim));
         prop_assert!(qk.q.iter().chain(&qk.k).all(|v| v.is_finite()));
+
+        // A run given back (Engine::reuse, as the page does with the run a new one replaces)
+        // holds the next run's attention: the same values as in fresh memory, whichever of the
+        // two inputs is longer.
+        let fresh_c = engine.run(&c, None).unwrap().attention.into_data();
+        let first = run.attention.data().to_vec();
+        engine.reuse(run);
+        let c_again = engine.run(&c, None).unwrap();
+        prop_assert!(c_again.attention.data() == &fresh_c[..], "text c differs after reusing a's attention");
+        engine.reuse(c_again);
+        let a_again = engine.run(&a, b.as_deref()).unwrap();
+        prop_assert!(a_again.attention.data() == &first[..], "text a differs after reusing c's attention");
     }
 
     /// Any values in a config.json's fields: accepted or refused with a message naming

@@ -90,6 +90,13 @@ impl Engine {
         Ok(Run { encoded, attention })
     }
 
+    /// Gives a run that is no longer wanted back to the engine, whose next run then writes its
+    /// attention into the same memory (see [`Encoder::reuse`]): what the page does with the
+    /// run a new one replaces, and what a loop over inputs should do.
+    pub fn reuse(&self, run: Run) {
+        self.encoder.reuse(run.attention.into_data());
+    }
+
     /// [`Self::run`] that also keeps every layer's queries and keys (one [`QueryKey`] per
     /// layer, in order), in the same single forward pass.
     pub fn run_with_qk(&self, text: &str, pair: Option<&str>) -> Result<(Run, Vec<QueryKey>)> {
