@@ -16,6 +16,7 @@
 mod analysis;
 #[cfg(feature = "threads")]
 pub mod threads;
+mod warm;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -114,6 +115,7 @@ pub fn start() {
     }));
     let state = Rc::new(RefCell::new(State::default()));
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        warm::on_message();
         // A plain JSON string, or [JSON, ArrayBuffer…] when the request carries file bytes.
         let data = ev.data();
         let (text, buffers) = match data.dyn_ref::<Array>() {
@@ -131,6 +133,7 @@ pub fn start() {
     handler.forget();
     mark("worker-ready");
     post(&Response::WorkerReady);
+    warm::start();
 }
 
 fn handle(state: &Rc<RefCell<State>>, req: Request) {
