@@ -387,14 +387,10 @@ fn run(state: &Rc<RefCell<State>>, id: u64, text: &str, pair: Option<&str>) {
                 ms: now_ms() - t0,
             };
             let mut s = state.borrow_mut();
-            let replaced = s.last_run.replace((id, run));
+            s.last_run = Some((id, run));
             s.qk = None;
             s.memo = Memo::default();
             drop(s);
-            // Its attention's memory holds the next run's.
-            if let Some((_, old)) = replaced {
-                engine.reuse(old);
-            }
             mark("run-end");
             post(&resp);
         }

@@ -138,7 +138,7 @@ proptest! {
         prop_assert_eq!((qk.heads, qk.seq, qk.head_dim), (cfg.heads, n, cfg.head_dim));
         prop_assert!(qk.q.iter().chain(&qk.k).all(|v| v.is_finite()));
 
-        // A run given back (Engine::reuse, as the page does with the run a new one replaces)
+        // A run given back (Engine::reuse, as attention-export does between a batch's inputs)
         // holds the next run's attention: the same values as in fresh memory, whichever of the
         // two inputs is longer.
         let fresh_c = engine.run(&c, None).unwrap().attention.into_data();

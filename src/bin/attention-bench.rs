@@ -57,7 +57,7 @@ mod bench {
                     let t = Instant::now();
                     let run = engine.run(&text, None);
                     let ms = t.elapsed().as_secs_f64() * 1e3;
-                    // As the page does with the run a new one replaces (Engine::reuse).
+                    // As attention-export does between the inputs of a batch (Engine::reuse).
                     if let Ok(run) = run {
                         engine.reuse(run);
                     }

@@ -974,7 +974,10 @@ mod cli {
             write(path, &serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())?)?;
             wrote.push(path.clone());
         }
-        Ok(Done { wrote, tokens: s.seq, truncated: run.encoded.truncated })
+        let done = Done { wrote, tokens: s.seq, truncated: run.encoded.truncated };
+        // The next input of a batch writes its attention into this one's memory.
+        ctx.engine.reuse(run);
+        Ok(done)
     }
 
     fn make_dir(dir: &Path) -> Result<(), String> {

@@ -137,7 +137,7 @@ impl Linear {
             let b = self.bias.read();
             let b = b.slice();
             with_values(&y, |y| {
-                if y.len() != out.len() || b.len() != m || residual.is_some_and(|r| r.len() < out.len()) {
+                if m == 0 || y.len() != out.len() || b.len() != m || residual.is_some_and(|r| r.len() < out.len()) {
                     return Err(Error::Compute("a linear layer has an unexpected shape".into()));
                 }
                 // Row by row, so that the bias is a slice the loop walks beside the row.
@@ -151,8 +151,7 @@ impl Linear {
                     }),
                 }
                 Ok(())
-            })?;
-            Ok(())
+            })
         }
     }
 }
@@ -549,8 +548,11 @@ fn context(
     let per_head = p.matmul(&split_heads(v, n, cfg)?)?;
     with_values(&per_head, |r| {
         let small = || Error::Compute("a buffer is too small".into());
-        if r.len() != heads * n * d || d == 0 {
+        if r.len() != heads * n * d {
             return Err(small());
+        }
+        if n == 0 || d == 0 {
+            return Ok(());
         }
         for (i, head_rows) in r.chunks_exact(n * d).enumerate() {
             for (t, row) in head_rows.chunks_exact(d).enumerate() {

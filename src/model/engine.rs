@@ -91,8 +91,10 @@ impl Engine {
     }
 
     /// Gives a run that is no longer wanted back to the engine, whose next run then writes its
-    /// attention into the same memory (see [`Encoder::reuse`]): what the page does with the
-    /// run a new one replaces, and what a loop over inputs should do.
+    /// attention into the same memory (see [`Encoder::reuse`]): what a native loop over inputs
+    /// should do (attention-export's batches do). The page's worker does not: in wasm a freed
+    /// buffer is reused by the allocator without page faults anyway (wasm memory is never given
+    /// back), and a spare held here could not serve the other allocations that memory may need.
     pub fn reuse(&self, run: Run) {
         self.encoder.reuse(run.attention.into_data());
     }

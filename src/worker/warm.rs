@@ -6,8 +6,8 @@
 //! to do (about 45 ms on two cores, while the page mounts on the other core), so it touches the
 //! pages of one large allocation there, slice by slice, yielding to its event loop between
 //! slices, and frees it at the first message: the allocator hands that memory, now mapped, to
-//! the weights that follow. Measured as paired visits (first heatmap, bert-base, cached): 13 and
-//! 44 ms sooner in two runs. Tried and dropped: going on until the weights begin (slices between
+//! the weights that follow. Measured as paired visits (first heatmap, bert-base, cached): 13, 44
+//! and 33 ms sooner in three runs. Tried and dropped: going on until the weights begin (slices between
 //! the load's own awaits delay them as much as they save), and touching on a thread of the
 //! threaded engine's pool instead (29 ms later: it competes with the page's start).
 //!
