@@ -82,6 +82,22 @@ impl Dtype {
             _ => f32::NAN,
         }
     }
+
+    /// Appends the elements of `bytes` (a whole number of them) to `data` as f32. One loop per
+    /// dtype, with the element's width known to the compiler: matching the dtype per element
+    /// (`to_f32`) made bert-base's 440 MB take 390 ms natively, most of a cached load's time.
+    fn extend_f32(self, data: &mut Vec<f32>, bytes: &[u8]) {
+        fn each<const N: usize>(data: &mut Vec<f32>, bytes: &[u8], f: impl Fn([u8; N]) -> f32) {
+            data.extend(bytes.chunks_exact(N).map(|e| <[u8; N]>::try_from(e).map_or(f32::NAN, &f)));
+        }
+        match self {
+            Self::F32 => each(data, bytes, f32::from_le_bytes),
+            Self::F16 => each(data, bytes, |b| half::f16::from_le_bytes(b).to_f32()),
+            Self::Bf16 => each(data, bytes, |b| half::bf16::from_le_bytes(b).to_f32()),
+            Self::F64 => each(data, bytes, |b| f64::from_le_bytes(b) as f32),
+            Self::Other(_) => {}
+        }
+    }
 }
 
 /// One tensor the encoder reads, filling up as its bytes pass.
@@ -117,7 +133,7 @@ impl Wanted {
             }
         }
         let whole = bytes.len() / size * size;
-        self.data.extend(bytes[..whole].chunks_exact(size).map(|e| self.dtype.to_f32(e)));
+        self.dtype.extend_f32(&mut self.data, &bytes[..whole]);
         self.carry.extend_from_slice(&bytes[whole..]);
     }
 }
@@ -441,8 +457,10 @@ mod tests {
         let f32s: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         let f16s: Vec<u8> = values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
         let bf16s: Vec<u8> = values.iter().flat_map(|v| half::bf16::from_f32(*v).to_le_bytes()).collect();
+        let f64s: Vec<u8> = values.iter().flat_map(|v| f64::from(*v).to_le_bytes()).collect();
         let ids: Vec<u8> = (0..6i64).flat_map(|v| v.to_le_bytes()).collect();
         let views = vec![
+            ("bert.embeddings.position_embeddings.weight", TensorView::new(safetensors::Dtype::F64, vec![4, 6], &f64s).unwrap()),
             ("bert.embeddings.word_embeddings.weight", TensorView::new(safetensors::Dtype::F32, vec![4, 6], &f32s).unwrap()),
             ("bert.encoder.layer.0.attention.self.query.weight", TensorView::new(safetensors::Dtype::F16, vec![6, 4], &f16s).unwrap()),
             ("bert.encoder.layer.0.attention.self.query.bias", TensorView::new(safetensors::Dtype::BF16, vec![24], &bf16s).unwrap()),
@@ -466,8 +484,9 @@ mod tests {
             }
             assert_eq!(s.received(), bytes.len() as u64);
             let ck = s.finish().unwrap();
-            assert_eq!(ck.len(), 3, "cls.* and the integer buffer are skipped");
+            assert_eq!(ck.len(), 4, "cls.* and the integer buffer are skipped");
             assert_eq!(values(&ck, "embeddings.word_embeddings.weight", &[4, 6]), expect);
+            assert_eq!(values(&ck, "embeddings.position_embeddings.weight", &[4, 6]), expect, "f64 of f32 values is exact");
             let f16: Vec<f32> = expect.iter().map(|v| half::f16::from_f32(*v).to_f32()).collect();
             assert_eq!(values(&ck, "encoder.layer.0.attention.self.query.weight", &[6, 4]), f16);
             let bf16: Vec<f32> = expect.iter().map(|v| half::bf16::from_f32(*v).to_f32()).collect();
