@@ -105,6 +105,11 @@ pub struct Session {
     /// Workers spawned so far (the start timeout checks it is still the same one).
     spawns: StoredValue<u64>,
     worker_ready: StoredValue<bool>,
+    /// The worker (by spawn number) and load id of the last `Load` sent, so that WorkerReady
+    /// does not send the same one twice.
+    load_sent: StoredValue<Option<(u64, u64)>>,
+    /// The worker (by spawn number) that was sent [`Self::send_startup`]'s requests.
+    startup_sent: StoredValue<u64>,
     queue: StoredValue<RunQueue>,
     cache: StoredValue<SliceCache>,
     client: StoredValue<Option<EngineClient>, LocalStorage>,
@@ -180,12 +185,15 @@ impl Session {
             load_id: StoredValue::new(1),
             spawns: StoredValue::new(0),
             worker_ready: StoredValue::new(false),
+            load_sent: StoredValue::new(None),
+            startup_sent: StoredValue::new(0),
             queue: StoredValue::new(RunQueue::default()),
             cache: StoredValue::new(SliceCache::new(SliceCache::DEFAULT_BUDGET)),
             client: StoredValue::new_local(None),
         };
         crate::net::timing::mark("page-start");
         s.spawn_worker();
+        s.send_startup();
         super::storage::register_service_worker(s.shell);
         super::isolation::reload_once_for_threads(s.load);
         s
@@ -281,10 +289,44 @@ impl Session {
     /// Loads a model, replacing the current one (the worker aborts a download in progress).
     pub fn start_load(self, src: ModelSource) {
         self.trusted_host.set_value(true);
-        let id = self.begin_load(src.clone(), LoadState::Starting);
-        if self.worker_ready.get_value() {
-            self.send(&Request::Load { id, source: src });
+        self.begin_load(src, LoadState::Starting);
+        self.send_load();
+    }
+
+    /// What a worker is asked first: the load in progress, or whether the model is stored (a
+    /// first visit waits for a click, unless the model is already stored here), and the cache's
+    /// contents if a view wants them. Sent once per worker: for the page's first worker as soon
+    /// as it is created, not at its WorkerReady, since the worker's loader keeps requests until
+    /// the engine listens (src/boot/worker_loader.js) and the page's main thread, busy mounting,
+    /// sees WorkerReady tens of milliseconds after it was sent (a returning visit's model load
+    /// then starts that much sooner); for a worker started again, at its WorkerReady.
+    fn send_startup(self) {
+        let spawn = self.spawns.get_value();
+        if self.startup_sent.get_value() == spawn {
+            return;
         }
+        self.startup_sent.set_value(spawn);
+        let load = self.load.get_untracked();
+        if load == LoadState::Idle && self.trusted_host.get_value() && self.source.with_untracked(|s| s.hub != LOCAL_HUB) {
+            self.autoload_if_cached.set_value(true);
+            self.send(&Request::Storage);
+        } else if self.storage_wanted.get_value() {
+            self.send(&Request::Storage);
+        }
+        if !matches!(load, LoadState::Idle | LoadState::Cancelled)
+            && self.load_sent.get_value() != Some((spawn, self.load_id.get_value()))
+        {
+            self.send_load();
+        }
+    }
+
+    /// Sends the current load to the worker, started or starting (its loader keeps the request
+    /// until the engine listens). A worker that never starts loses it; the next one is sent it
+    /// at its WorkerReady.
+    fn send_load(self) {
+        let id = self.load_id.get_value();
+        self.send(&Request::Load { id, source: self.source.get_untracked() });
+        self.load_sent.set_value(Some((self.spawns.get_value(), id)));
     }
 
     /// Loads a model from local files (config.json, tokenizer.json, model.safetensors, in that
@@ -327,26 +369,22 @@ impl Session {
             return;
         }
         self.load.set(LoadState::Cancelled);
-        if self.worker_ready.get_value() {
-            self.send(&Request::Cancel { id: self.load_id.get_value() });
-        }
+        // Also to a worker still starting: the load may have been sent to it already.
+        self.send(&Request::Cancel { id: self.load_id.get_value() });
     }
 
     /// Asks the worker what the model cache holds (the answer lands in `storage`), and keeps
     /// asking after each load from now on.
     pub fn refresh_storage(self) {
         self.storage_wanted.set_value(true);
-        if self.worker_ready.get_value() {
-            self.send(&Request::Storage);
-        }
+        // A worker still starting keeps it (its WorkerReady does not ask again).
+        self.send(&Request::Storage);
     }
 
     /// Deletes a model's files from the cache (a model in memory keeps working).
     pub fn delete_cached(self, source: ModelSource) {
         self.storage_wanted.set_value(true);
-        if self.worker_ready.get_value() {
-            self.send(&Request::DeleteCached { source });
-        }
+        self.send(&Request::DeleteCached { source });
     }
 
     /// Runs the current text, or marks it to run as soon as the run in flight answers.
@@ -406,26 +444,7 @@ impl Session {
                 crate::net::timing::mark("page-worker-ready");
                 self.worker_ready.set_value(true);
                 self.engine.set(Some(self.starting.get_value()));
-                // A first visit waits for a click, unless the model is already stored here.
-                if self.load.get_untracked() == LoadState::Idle
-                    && self.trusted_host.get_value()
-                    && self.source.with_untracked(|s| s.hub != LOCAL_HUB)
-                {
-                    self.autoload_if_cached.set_value(true);
-                    self.send(&Request::Storage);
-                }
-                if !matches!(
-                    self.load.get_untracked(),
-                    LoadState::Idle | LoadState::Cancelled
-                ) {
-                    self.send(&Request::Load {
-                        id: current_load,
-                        source: self.source.get_untracked(),
-                    });
-                }
-                if self.storage_wanted.get_value() {
-                    self.send(&Request::Storage);
-                }
+                self.send_startup();
             }
             // After Cancel, the worker may still report what it did before it heard of it.
             Response::Progress { load, .. } | Response::Parsing { load }

@@ -403,3 +403,40 @@ export function refuseRelaxedSimd(context) {
     };
   });
 }
+
+/**
+ * Starts another engine worker at `url` from `page` and sends it a Storage request at once,
+ * before its wasm has even loaded (as the page sends its model's load as soon as it starts,
+ * src/ui/session.rs): the worker's loader must keep the request until the engine listens
+ * (src/boot/worker_loader.js). Returns the kinds of the responses, in order, once a Storage
+ * report came or after 20 s (a request lost: WorkerReady only).
+ */
+export function earlyRequestAnswers(page, url, module = false) {
+  return page.evaluate(
+    ([url, module]) =>
+      new Promise((resolve, reject) => {
+        const worker = new Worker(url, module ? { type: 'module' } : undefined);
+        const kinds = [];
+        const finish = () => {
+          worker.terminate();
+          resolve(kinds);
+        };
+        const timer = setTimeout(finish, 20_000);
+        worker.onmessage = (event) => {
+          const value = JSON.parse(Array.isArray(event.data) ? event.data[0] : event.data);
+          kinds.push(typeof value === 'string' ? value : Object.keys(value)[0]);
+          if (kinds.includes('Storage')) {
+            clearTimeout(timer);
+            finish();
+          }
+        };
+        worker.onerror = (event) => {
+          clearTimeout(timer);
+          worker.terminate();
+          reject(new Error(`the worker at ${url} failed: ${event.message}`));
+        };
+        worker.postMessage(JSON.stringify('Storage'));
+      }),
+    [url, module],
+  );
+}

@@ -10,7 +10,9 @@
 // footer's engine label, which worker script the page started, and a few attention weights of
 // the default sentence against the golden fixture. The label's data-prestarted says the page
 // adopted the worker src/boot/boot.js started before the page loaded: boot.js chose the same
-// engine as the page (one worker in all, so none was stopped and replaced).
+// engine as the page (one worker in all, so none was stopped and replaced). The first page also
+// starts each single-threaded loader once more and sends it a request at once, before its wasm
+// has loaded: the loader keeps it until the engine listens.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -30,6 +32,7 @@ import {
   watchErrors,
   checkGoldenCells,
   refuseRelaxedSimd,
+  earlyRequestAnswers,
 } from './browser.mjs';
 import { loadGolden } from './golden.mjs';
 import { startServer } from './static-server.mjs';
@@ -103,6 +106,10 @@ describe('engine variant (dist/ in headless Chromium)', () => {
       assert.deepEqual(label, { variant: 'relaxed', text: 'wasm simd128 + relaxed FMA, 1 thread', prestarted: 'true' });
       assert.deepEqual(workers, ['worker_relaxed_loader.js'], 'only the relaxed worker started');
       await checkAttention(page);
+      // Both single-threaded loaders keep a request sent before the engine listens.
+      for (const loader of ['worker_loader.js', 'worker_relaxed_loader.js']) {
+        assert.deepEqual(await earlyRequestAnswers(page, `./${loader}`), ['WorkerReady', 'Storage'], `${loader}: a request sent at once is answered`);
+      }
       assert.deepEqual(watcher.pageErrors, [], 'uncaught page errors');
       assert.deepEqual(watcher.consoleErrors, [], 'console errors');
     } finally {

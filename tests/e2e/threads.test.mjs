@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import { DIST, MODEL, MODELS, READY_TIMEOUT, SEL, checkPrerequisites, isNetworkNoise, launchBrowser, newPage, orFail, refuseRelaxedSimd, waitReady, watchErrors } from './browser.mjs';
+import { DIST, MODEL, MODELS, READY_TIMEOUT, SEL, checkPrerequisites, isNetworkNoise, launchBrowser, newPage, orFail, refuseRelaxedSimd, earlyRequestAnswers, waitReady, watchErrors } from './browser.mjs';
 import { loadGolden } from './golden.mjs';
 import { startServer } from './static-server.mjs';
 
@@ -177,6 +177,8 @@ describe('multi-threaded engine (dist/ in headless Chromium)', () => {
       const workers = page.workers().map((w) => new URL(w.url()).pathname);
       assert.ok(workers.includes('/worker_threads_loader.js'), `the page's workers: ${workers}`);
       assert.ok(!workers.includes('/worker_loader.js'), `the single-threaded worker runs too: ${workers}`);
+      // Its loader keeps a request sent before the engine listens (src/bin/worker_threads.js).
+      assert.deepEqual(await earlyRequestAnswers(page, `./worker_threads_loader.js?threads=${want}`, true), ['WorkerReady', 'Storage']);
       assert.deepEqual(watcher.fatalConsoleErrors(), []);
       assert.deepEqual(watcher.pageErrors, []);
     } finally {
