@@ -15,6 +15,7 @@ pub mod kernels;
 mod stream;
 pub mod synthetic;
 mod tokenize;
+mod vocab_skim;
 
 pub use bert::{Encoder, EncoderOutput, QueryKey};
 pub use checkpoint::{

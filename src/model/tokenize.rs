@@ -9,6 +9,7 @@ use tokenizers::{
     EncodeInput, PostProcessor, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
 };
 
+use super::vocab_skim::{Skim, VocabTop};
 use super::{Error, Result};
 
 /// One token as the views label it.
@@ -85,6 +86,8 @@ pub struct TokenizerWrapper {
     /// Byte-level BPE (GPT-2/RoBERTa): token strings are bytes in disguise, so labels come
     /// from the input text the token covers.
     byte_level: bool,
+    /// The vocabulary's largest id, read by the syntax pass (None: a model it does not know).
+    vocab_top: Option<VocabTop>,
 }
 
 impl TokenizerWrapper {
@@ -95,14 +98,9 @@ impl TokenizerWrapper {
         }
         // Syntax first: `tokenizers` panics (`expect("Helper")`) on a syntax error inside the
         // `decoder` value instead of returning it (found by tests/fuzz_loading.rs).
-        // The decoder is read whole (its strings' escapes checked too), the rest skimmed.
-        #[derive(Deserialize)]
-        struct Skim {
-            #[serde(default)]
-            #[allow(dead_code, reason = "read only to check it parses")]
-            decoder: Option<serde_json::Value>,
-        }
-        serde_json::from_slice::<Skim>(bytes).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        // The decoder is read whole (its strings' escapes checked too), the vocabulary skimmed
+        // for its largest id, the rest skipped.
+        let vocab_top = serde_json::from_slice::<Skim>(bytes).map_err(|e| Error::Tokenizer(e.to_string()))?.vocab_top();
         let mut inner =
             Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(e.to_string()))?;
         check_templates(&serde_json::to_value(inner.get_post_processor()).unwrap_or_default()).map_err(Error::Tokenizer)?;
@@ -124,7 +122,7 @@ impl TokenizerWrapper {
             }))
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
         let byte_level = matches!(inner.get_decoder(), Some(tokenizers::DecoderWrapper::ByteLevel(_)));
-        Ok(Self { inner, byte_level })
+        Ok(Self { inner, byte_level, vocab_top })
     }
 
     /// Checks that the tokenizer belongs to a model whose embedding table has `vocab_size`
@@ -132,15 +130,23 @@ impl TokenizerWrapper {
     /// the vocabulary (`added_tokens`) are not checked here: a text that uses one past the
     /// table fails when it runs, with the id named.
     pub fn check_vocab(&self, vocab_size: usize) -> Result<()> {
-        let vocab = self.inner.get_vocab(false);
-        let Some((token, &max)) = vocab.iter().max_by_key(|(_, id)| **id) else {
-            return Err(Error::Tokenizer("its vocabulary is empty".into()));
+        let (token, max, len) = match &self.vocab_top {
+            Some(top) => (top.token.clone(), top.id, top.len),
+            None => {
+                let vocab = self.inner.get_vocab(false);
+                let top = vocab.iter().max_by_key(|(_, id)| **id).map(|(t, &id)| (t.clone(), u64::from(id)));
+                let (token, max) = top.unwrap_or_default();
+                (token, max, vocab.len())
+            }
         };
-        if max as usize >= vocab_size {
+        if len == 0 {
+            return Err(Error::Tokenizer("its vocabulary is empty".into()));
+        }
+        if max >= vocab_size as u64 {
             return Err(Error::Tokenizer(format!(
                 "its vocabulary has {} tokens with ids up to {max} (\"{token}\"), but config.json's vocab_size is \
                  {vocab_size}: the tokenizer does not belong to this model",
-                vocab.len()
+                len
             )));
         }
         Ok(())
