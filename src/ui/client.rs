@@ -21,8 +21,8 @@ pub struct EngineClient {
 }
 
 impl EngineClient {
-    /// Starts the worker at `url` (trunk's loader shim, or with `module` the threaded engine's
-    /// ES-module loader). `on_message` gets each response and,
+    /// Starts the worker at `url` (a single-threaded engine's loader, src/boot/, or with `module`
+    /// the threaded engine's ES-module loader). `on_message` gets each response and,
     /// for slices, the transferred matrix, for exports the file's bytes; `on_crash` gets a message if the worker dies.
     pub fn spawn(
         url: &str,

@@ -26,7 +26,7 @@ pub enum Variant {
 }
 
 impl Variant {
-    /// trunk's loader shim for the worker binary (named after it, next to index.html).
+    /// The loader of the worker binary (src/boot/, next to index.html).
     pub fn loader(self) -> &'static str {
         match self {
             Variant::Relaxed => "./worker_relaxed_loader.js",
