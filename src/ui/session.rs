@@ -377,7 +377,7 @@ impl Session {
     /// asking after each load from now on.
     pub fn refresh_storage(self) {
         self.storage_wanted.set_value(true);
-        // A worker still starting keeps it (its WorkerReady does not ask again).
+        // A worker still starting keeps it until its engine listens.
         self.send(&Request::Storage);
     }
 
