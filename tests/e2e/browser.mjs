@@ -76,8 +76,17 @@ export function checkPrerequisites() {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} not found: run scripts/setup.sh (apt chromium)`);
 }
 
-export function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+export async function launchBrowser() {
+  const launch = () => chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  try {
+    return await launch();
+  } catch (e) {
+    // A browser that dies while starting, before any page (seen once in a fresh-clone run on
+    // this shared machine: SIGSEGV at launch, every other file's launch fine), says nothing
+    // about the app: one more try, said in the output; a second failure fails the file.
+    console.log(`# Chromium did not start (${String(e?.message ?? e).split('\n')[0]}); launching it once more`);
+    return launch();
+  }
 }
 
 export async function newPage(browser) {
